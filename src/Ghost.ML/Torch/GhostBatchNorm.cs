@@ -1,0 +1,211 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Torch;
+
+/// <summary>
+/// Ghost Batch Normalization (Hoffer, Hubara &amp; Soudry, 2017): in training, the batch is split into contiguous
+/// ghost batches of <see cref="GhostBatchSize"/> samples and each is normalized with its own mean and variance;
+/// in evaluation the layer is plain BatchNorm with the running statistics.
+/// </summary>
+/// <remarks>
+/// <para>
+/// The layer has the same parameters, buffers and state_dict keys as TorchSharp's BatchNorm (<c>weight</c>,
+/// <c>bias</c>, <c>running_mean</c>, <c>running_var</c>, <c>num_batches_tracked</c>), so a checkpoint moves freely
+/// between the two. Use <see cref="GhostBatchNormSurgery.ApplyGhostBatchNorm"/> to swap the BatchNorm layers of an
+/// existing model.
+/// </para>
+/// <para>
+/// Running statistics follow MosaicML Composer's GhostBatchNorm: the result is that of updating them once per ghost
+/// batch, in batch order, with momentum <c>momentum / n</c> (n = number of ghost batches) and that ghost batch's
+/// unbiased variance; <c>num_batches_tracked</c> grows by n. With <c>momentum = null</c> they are the cumulative
+/// average over every ghost batch seen. The n updates are applied in closed form, without a loop.
+/// </para>
+/// <para>
+/// Tail policy: ghost batches hold exactly <see cref="GhostBatchSize"/> samples except the last, which holds the
+/// remainder. A ghost batch that would have a single value per channel (a one-sample tail on <c>[N, C]</c> input)
+/// is merged into the one before it, and a ghost batch size of 1 on such input acts as 2: a ghost batch never has an
+/// undefined variance. A batch no larger than <see cref="GhostBatchSize"/> is normalized exactly as BatchNorm would.
+/// </para>
+/// <para>Half-precision input (float16, bfloat16) is normalized with moments computed in float32.</para>
+/// </remarks>
+public abstract class GhostBatchNorm : BatchNorm
+{
+    private int _ghostBatchSize;
+
+    /// <summary>Creates the layer.</summary>
+    /// <param name="numFeatures">Channels C of the input.</param>
+    /// <param name="ghostBatchSize">Samples per ghost batch; at least 1.</param>
+    /// <param name="eps">Added to the variance for numerical stability.</param>
+    /// <param name="momentum">Running-statistics momentum per training batch, or null for a cumulative average.</param>
+    /// <param name="affine">Whether the layer has a learnable per-channel scale and shift.</param>
+    /// <param name="trackRunningStats">Whether running statistics are kept for evaluation.</param>
+    /// <param name="device">Device of the parameters and buffers.</param>
+    /// <param name="dtype">Element type of the parameters and buffers.</param>
+    /// <param name="name">Module name.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="ghostBatchSize"/> or <paramref name="numFeatures"/> is not positive.</exception>
+    protected GhostBatchNorm(long numFeatures, int ghostBatchSize, double eps, double? momentum, bool affine,
+        bool trackRunningStats, Device? device, ScalarType? dtype, string name)
+        : base(CheckArguments(numFeatures, ghostBatchSize), eps, momentum ?? 0.0, affine, trackRunningStats, device, dtype, name)
+    {
+        _ghostBatchSize = ghostBatchSize;
+        this.momentum = momentum;
+    }
+
+    /// <summary>Samples per ghost batch in training; at least 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not positive.</exception>
+    public int GhostBatchSize
+    {
+        get => _ghostBatchSize;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(value, nameof(GhostBatchSize));
+            _ghostBatchSize = value;
+        }
+    }
+
+    /// <summary>The input shape the layer accepts, for error messages, e.g. <c>[N, 64, H, W]</c>.</summary>
+    protected abstract string ExpectedShape { get; }
+
+    /// <summary>The input ranks the layer accepts.</summary>
+    protected abstract IReadOnlyList<long> AcceptedRanks { get; }
+
+    /// <inheritdoc/>
+    protected override void ValidateInputDimensions(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (!AcceptedRanks.Contains(input.ndim) || input.shape[1] != num_features)
+        {
+            throw new ArgumentException(
+                $"{GetName()} expects input of shape {ExpectedShape}; got [{string.Join(", ", input.shape)}].",
+                nameof(input));
+        }
+    }
+
+    /// <summary>Normalizes <paramref name="input"/>: per ghost batch in training, as BatchNorm in evaluation.</summary>
+    /// <param name="input">A tensor of shape <see cref="ExpectedShape"/>.</param>
+    /// <exception cref="ArgumentException">The input has the wrong rank or channel count, or, in training, a single value per channel.</exception>
+    public override Tensor forward(Tensor input)
+    {
+        ValidateInputDimensions(input);
+        if (!training)
+        {
+            return base.forward(input);
+        }
+
+        var batchSize = input.shape[0];
+        var valuesPerSample = input.numel() / Math.Max(1, batchSize * num_features);
+        if (batchSize * valuesPerSample <= 1)
+        {
+            throw new ArgumentException(
+                $"Expected more than 1 value per channel when training, got input size [{string.Join(", ", input.shape)}].",
+                nameof(input));
+        }
+
+        var layout = GhostBatchLayout.Create(batchSize, GhostBatchSize, valuesPerSample);
+        if (layout.Count == 1)
+        {
+            return base.forward(input);
+        }
+
+        using var scope = NewDisposeScope();
+        return GhostForward(input, layout, valuesPerSample).MoveToOuterDisposeScope();
+    }
+
+    private Tensor GhostForward(Tensor input, GhostBatchLayout layout, long valuesPerSample)
+    {
+        var computeType = input.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : input.dtype;
+        var batchSize = input.shape[0];
+        var channels = num_features;
+        var flat = input.to_type(computeType).reshape(batchSize, channels, valuesPerSample);
+
+        // Moments of every ghost batch at once: ghost batches of the full size are a [k, G, C, S] view.
+        var full = flat.narrow(0, 0, layout.FullSampleCount)
+            .view(layout.FullGhostBatchCount, layout.FullGhostBatchSize, channels, valuesPerSample);
+        var (variance, mean) = full.var_mean(new long[] { 1, 3 }, unbiased: false);
+        Tensor? tail = null;
+        if (layout.TailSize > 0)
+        {
+            tail = flat.narrow(0, layout.FullSampleCount, layout.TailSize);
+            var (tailVariance, tailMean) = tail.var_mean(new long[] { 0, 2 }, unbiased: false);
+            variance = cat([variance, tailVariance.unsqueeze(0)], 0);
+            mean = cat([mean, tailMean.unsqueeze(0)], 0);
+        }
+
+        // y = x * scale + shift with per-(ghost batch, channel) scale and shift: one pass over the activations.
+        var scale = (variance + eps).rsqrt();
+        if (weight is not null)
+        {
+            scale = scale * weight.to_type(computeType);
+        }
+
+        var shift = -mean * scale;
+        if (bias is not null)
+        {
+            shift = shift + bias.to_type(computeType);
+        }
+
+        var fullCount = layout.FullGhostBatchCount;
+        var output = addcmul(
+            shift.narrow(0, 0, fullCount).view(fullCount, 1, channels, 1),
+            full,
+            scale.narrow(0, 0, fullCount).view(fullCount, 1, channels, 1),
+            1);
+        if (tail is not null)
+        {
+            var tailOutput = addcmul(shift[fullCount].view(1, channels, 1), tail, scale[fullCount].view(1, channels, 1), 1);
+            output = cat([output.view(layout.FullSampleCount, channels, valuesPerSample), tailOutput], 0);
+        }
+
+        if (track_running_stats && running_mean is not null && running_var is not null)
+        {
+            UpdateRunningStatistics(layout, valuesPerSample, mean, variance);
+        }
+
+        return output.view(input.shape).to_type(input.dtype);
+    }
+
+    /// <summary>
+    /// Applies, in closed form, n sequential BatchNorm updates with momentum m/n (or the cumulative average when
+    /// momentum is null): r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n.
+    /// </summary>
+    private void UpdateRunningStatistics(GhostBatchLayout layout, long valuesPerSample, Tensor mean, Tensor biasedVariance)
+    {
+        using var noGrad = no_grad();
+        var statsType = running_mean!.dtype;
+        var count = layout.Count;
+        var besselFactors = layout.Sizes.Select(size => size * valuesPerSample / (size * valuesPerSample - 1.0)).ToArray();
+        var ghostMeans = mean.detach().to_type(statsType);
+        var ghostVariances = biasedVariance.detach().to_type(statsType)
+            * tensor(besselFactors, statsType, running_mean.device).unsqueeze(1);
+
+        if (momentum is null)
+        {
+            var seen = num_batches_tracked is null ? 0.0 : num_batches_tracked.to_type(ScalarType.Float64).item<double>();
+            var keep = seen / (seen + count);
+            running_mean.mul_(keep).add_(ghostMeans.sum(dim: 0), 1.0 / (seen + count));
+            running_var!.mul_(keep).add_(ghostVariances.sum(dim: 0), 1.0 / (seen + count));
+        }
+        else
+        {
+            var perUpdate = momentum.Value / count;
+            var weights = Enumerable.Range(0, count)
+                .Select(j => perUpdate * Math.Pow(1 - perUpdate, count - 1 - j))
+                .ToArray();
+            var weightTensor = tensor(weights, statsType, running_mean.device);
+            var decay = Math.Pow(1 - perUpdate, count);
+            running_mean.mul_(decay).add_(weightTensor.matmul(ghostMeans));
+            running_var!.mul_(decay).add_(weightTensor.matmul(ghostVariances));
+        }
+
+        num_batches_tracked?.add_(count);
+    }
+
+    private static long CheckArguments(long numFeatures, int ghostBatchSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(numFeatures);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ghostBatchSize);
+        return numFeatures;
+    }
+}

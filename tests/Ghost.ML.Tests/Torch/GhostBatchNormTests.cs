@@ -1,0 +1,225 @@
+using Ghost.ML.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Tests.Torch;
+
+[TestClass]
+public sealed class GhostBatchNormTests
+{
+    private const double Tolerance = 1e-10;
+
+    private static GhostBatchNorm Create(int rank, long channels, int ghostBatchSize, double? momentum = 0.1,
+        bool affine = true, bool trackRunningStats = true, ScalarType dtype = ScalarType.Float64) => rank switch
+    {
+        1 => new GhostBatchNorm1d(channels, ghostBatchSize, 1e-5, momentum, affine, trackRunningStats, dtype: dtype),
+        2 => new GhostBatchNorm2d(channels, ghostBatchSize, 1e-5, momentum, affine, trackRunningStats, dtype: dtype),
+        _ => new GhostBatchNorm3d(channels, ghostBatchSize, 1e-5, momentum, affine, trackRunningStats, dtype: dtype),
+    };
+
+    private static long[] Shape(int layerRank, long batch, long channels, bool sequence) => layerRank switch
+    {
+        1 => sequence ? [batch, channels, 5] : [batch, channels],
+        2 => [batch, channels, 3, 4],
+        _ => [batch, channels, 2, 3, 2],
+    };
+
+    /// <summary>Non-trivial affine parameters and running statistics, so every term of the computation matters.</summary>
+    private static void Randomize(GhostBatchNorm layer)
+    {
+        using var noGrad = no_grad();
+        var c = layer.num_features;
+        layer.weight?.copy_(rand(c, dtype: layer.weight.dtype) + 0.5);
+        layer.bias?.copy_(randn(c, dtype: layer.bias.dtype));
+        layer.running_mean?.copy_(randn(c, dtype: layer.running_mean.dtype));
+        layer.running_var?.copy_(rand(c, dtype: layer.running_var.dtype) + 0.5);
+        layer.num_batches_tracked?.fill_(3);
+    }
+
+    [TestMethod]
+    [DataRow(1, 12, 4, false, 0.1)]
+    [DataRow(1, 13, 4, false, 0.1)]   // one-sample tail on [N, C]: folded into the previous ghost batch
+    [DataRow(1, 10, 3, true, 0.1)]    // one-sample tail with a length dimension: a ghost batch of its own
+    [DataRow(1, 9, 1, false, 0.1)]    // G = 1 on [N, C]: pairs, the last one a triple
+    [DataRow(1, 6, 8, true, 0.1)]     // G >= N: plain BatchNorm
+    [DataRow(2, 16, 4, false, 0.1)]
+    [DataRow(2, 10, 4, false, 0.3)]
+    [DataRow(2, 7, 1, false, 0.1)]
+    [DataRow(2, 8, 8, false, 0.1)]
+    [DataRow(2, 11, 5, false, null)]  // cumulative average
+    [DataRow(3, 9, 2, false, 0.1)]
+    [DataRow(3, 6, 3, false, null)]
+    public void TrainingMatchesPerGhostBatchReference(int rank, int batch, int ghostBatchSize, bool sequence, double? momentum)
+    {
+        manual_seed(rank * 1000 + batch * 10 + ghostBatchSize);
+        const long channels = 3;
+        using var layer = Create(rank, channels, ghostBatchSize, momentum);
+        Randomize(layer);
+        var runningMean = layer.running_mean!.clone();
+        var runningVar = layer.running_var!.clone();
+        var tracked = layer.num_batches_tracked!.clone();
+        var referenceWeight = layer.weight.detach().clone().requires_grad_();
+        var referenceBias = layer.bias!.detach().clone().requires_grad_();
+
+        var input = randn(Shape(rank, batch, channels, sequence), dtype: ScalarType.Float64) * 2 + 1;
+        var x = input.clone().requires_grad_();
+        var referenceX = input.clone().requires_grad_();
+        var upstream = randn(input.shape, dtype: ScalarType.Float64);
+
+        layer.train();
+        var output = layer.forward(x);
+        (output * upstream).sum().backward();
+        var expected = ReferenceGhostBatchNorm.Forward(referenceX, ghostBatchSize, runningMean, runningVar, tracked,
+            referenceWeight, referenceBias, momentum, 1e-5);
+        (expected * upstream).sum().backward();
+
+        TensorAssert.AreClose(expected, output, Tolerance, "output");
+        TensorAssert.AreClose(referenceX.grad!, x.grad!, 1e-9, "input gradient");
+        TensorAssert.AreClose(referenceWeight.grad!, layer.weight.grad!, 1e-9, "weight gradient");
+        TensorAssert.AreClose(referenceBias.grad!, layer.bias!.grad!, 1e-9, "bias gradient");
+        TensorAssert.AreClose(runningMean, layer.running_mean!, Tolerance, "running_mean");
+        TensorAssert.AreClose(runningVar, layer.running_var!, Tolerance, "running_var");
+        TensorAssert.AreClose(tracked, layer.num_batches_tracked!, 0, "num_batches_tracked");
+    }
+
+    [TestMethod]
+    public void EachGhostBatchIsNormalizedOnItsOwn()
+    {
+        manual_seed(1);
+        using var layer = new GhostBatchNorm2d(4, ghostBatchSize: 4, eps: 0, affine: false, dtype: ScalarType.Float64);
+        layer.train();
+        // Ghost batches drawn from very different distributions: each must still come out with mean 0, variance 1.
+        var input = cat([randn(4, 4, 3, 3, dtype: ScalarType.Float64) * 5 + 10, randn(4, 4, 3, 3, dtype: ScalarType.Float64) * 0.1 - 3], 0);
+        var output = layer.forward(input);
+        foreach (var ghost in output.split(4, 0))
+        {
+            var (variance, mean) = ghost.var_mean(new long[] { 0, 2, 3 }, unbiased: false);
+            TensorAssert.AreClose(zeros_like(mean), mean, 1e-9, "ghost mean");
+            TensorAssert.AreClose(ones_like(variance), variance, 1e-9, "ghost variance");
+        }
+    }
+
+    [TestMethod]
+    public void BatchNoLargerThanGhostBatchSizeIsPlainBatchNorm()
+    {
+        manual_seed(2);
+        using var ghost = Create(2, 3, ghostBatchSize: 16);
+        using var plain = nn.BatchNorm2d(3, dtype: ScalarType.Float64);
+        var input = randn(16, 3, 4, 4, dtype: ScalarType.Float64);
+        ghost.train();
+        plain.train();
+        TensorAssert.AreClose(plain.forward(input), ghost.forward(input), Tolerance, "output");
+        TensorAssert.AreClose(plain.running_var!, ghost.running_var!, Tolerance, "running_var");
+    }
+
+    [TestMethod]
+    public void EvaluationIsPlainBatchNormForAnyBatchSizeIncludingOne()
+    {
+        manual_seed(3);
+        using var ghost = Create(1, 5, ghostBatchSize: 4);
+        Randomize(ghost);
+        using var plain = nn.BatchNorm1d(5, dtype: ScalarType.Float64);
+        plain.load_state_dict(ghost.state_dict());
+        ghost.eval();
+        plain.eval();
+        foreach (var batch in new[] { 1, 3, 9 })
+        {
+            var input = randn(batch, 5, dtype: ScalarType.Float64);
+            TensorAssert.AreClose(plain.forward(input), ghost.forward(input), Tolerance, $"eval output at batch {batch}");
+        }
+    }
+
+    [TestMethod]
+    public void OneSampleTailNeverProducesNaN()
+    {
+        manual_seed(4);
+        using var layer = Create(1, 6, ghostBatchSize: 8, dtype: ScalarType.Float32);
+        layer.train();
+        var output = layer.forward(randn(17, 6));
+        TensorAssert.AllFinite(output, "output");
+        TensorAssert.AllFinite(layer.running_mean!, "running_mean");
+        TensorAssert.AllFinite(layer.running_var!, "running_var");
+    }
+
+    [TestMethod]
+    public void WithoutAffineOrRunningStatsMatchesReference()
+    {
+        manual_seed(5);
+        using var layer = Create(2, 3, ghostBatchSize: 3, affine: false, trackRunningStats: false);
+        layer.train();
+        var input = randn(10, 3, 2, 2, dtype: ScalarType.Float64);
+        var expected = ReferenceGhostBatchNorm.Forward(input, 3, null, null, null, null, null, 0.1, 1e-5);
+        TensorAssert.AreClose(expected, layer.forward(input), Tolerance, "output");
+        Assert.IsNull(layer.running_mean);
+    }
+
+    [TestMethod]
+    [DataRow(ScalarType.Float16)]
+    [DataRow(ScalarType.BFloat16)]
+    public void HalfPrecisionInputUsesFloat32Moments(ScalarType half)
+    {
+        manual_seed(6);
+        using var layer = Create(2, 3, ghostBatchSize: 4, dtype: ScalarType.Float32);
+        using var reference = Create(2, 3, ghostBatchSize: 4, dtype: ScalarType.Float32);
+        layer.train();
+        reference.train();
+        // A large offset: moments taken in 16-bit arithmetic would lose the variance entirely.
+        var input = (randn(12, 3, 4, 4) + 300).to_type(half);
+        var output = layer.forward(input);
+        Assert.AreEqual(half, output.dtype);
+        var expected = reference.forward(input.to_type(ScalarType.Float32));
+        TensorAssert.AreClose(expected, output.to_type(ScalarType.Float32), half == ScalarType.BFloat16 ? 2e-2 : 4e-3, "output");
+        TensorAssert.AreClose(reference.running_var!, layer.running_var!, 1e-5, "running_var");
+    }
+
+    [TestMethod]
+    public void StateDictKeysMatchBatchNorm()
+    {
+        using var ghost = new GhostBatchNorm2d(8, 4);
+        using var plain = nn.BatchNorm2d(8);
+        CollectionAssert.AreEqual(plain.state_dict().Keys.ToList(), ghost.state_dict().Keys.ToList());
+        ghost.load_state_dict(plain.state_dict());
+        plain.load_state_dict(ghost.state_dict());
+    }
+
+    [TestMethod]
+    public void WrongRankOrChannelCountIsRejectedWithTheExpectedShape()
+    {
+        using var layer = new GhostBatchNorm2d(8, 4);
+        var wrongRank = Assert.ThrowsExactly<ArgumentException>(() => layer.forward(randn(4, 8, 3)));
+        StringAssert.Contains(wrongRank.Message, "[N, 8, H, W]");
+        var wrongChannels = Assert.ThrowsExactly<ArgumentException>(() => layer.forward(randn(4, 6, 3, 3)));
+        StringAssert.Contains(wrongChannels.Message, "[4, 6, 3, 3]");
+        using var layer1d = new GhostBatchNorm1d(8, 4);
+        Assert.ThrowsExactly<ArgumentException>(() => layer1d.forward(randn(4, 8, 3, 3)));
+        using var layer3d = new GhostBatchNorm3d(8, 4);
+        Assert.ThrowsExactly<ArgumentException>(() => layer3d.forward(randn(4, 8, 3, 3)));
+    }
+
+    [TestMethod]
+    public void SingleValuePerChannelInTrainingIsRejectedLikePyTorch()
+    {
+        using var layer = new GhostBatchNorm1d(8, 4);
+        layer.train();
+        var error = Assert.ThrowsExactly<ArgumentException>(() => layer.forward(randn(1, 8)));
+        StringAssert.Contains(error.Message, "Expected more than 1 value per channel when training");
+    }
+
+    [TestMethod]
+    public void NonPositiveGhostBatchSizeIsRejected()
+    {
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new GhostBatchNorm2d(8, 0));
+        using var layer = new GhostBatchNorm2d(8, 4);
+        Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => layer.GhostBatchSize = -1);
+        Assert.AreEqual(4, layer.GhostBatchSize);
+    }
+
+    [TestMethod]
+    public void IsATorchSharpBatchNorm()
+    {
+        using var layer = new GhostBatchNorm3d(2, 4);
+        Assert.IsInstanceOfType<BatchNorm>(layer);
+        Assert.AreEqual("GhostBatchNorm3d", layer.GetName());
+    }
+}

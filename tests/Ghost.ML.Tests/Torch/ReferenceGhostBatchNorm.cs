@@ -1,0 +1,58 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace Ghost.ML.Tests.Torch;
+
+/// <summary>
+/// The reference semantics written the slow, obvious way: split the batch into ghost batches and run one native
+/// batch_norm per ghost batch, updating the running statistics sequentially with momentum m/n.
+/// </summary>
+internal static class ReferenceGhostBatchNorm
+{
+    /// <summary>Ghost batch sizes by the documented policy: G at a time, a one-value tail merged into its predecessor.</summary>
+    public static List<long> GhostSizes(long batchSize, int ghostBatchSize, long valuesPerSample)
+    {
+        var size = valuesPerSample == 1 && ghostBatchSize == 1 ? 2 : ghostBatchSize;
+        var sizes = new List<long>();
+        for (long start = 0; start < batchSize; start += size)
+        {
+            sizes.Add(Math.Min(size, batchSize - start));
+        }
+
+        if (sizes.Count > 1 && sizes[^1] * valuesPerSample == 1)
+        {
+            sizes[^2] += sizes[^1];
+            sizes.RemoveAt(sizes.Count - 1);
+        }
+
+        return sizes;
+    }
+
+    /// <summary>Normalizes <paramref name="input"/> ghost batch by ghost batch, updating the given buffers in place.</summary>
+    public static Tensor Forward(Tensor input, int ghostBatchSize, Tensor? runningMean, Tensor? runningVar,
+        Tensor? numBatchesTracked, Tensor? weight, Tensor? bias, double? momentum, double eps)
+    {
+        var valuesPerSample = input.numel() / (input.shape[0] * input.shape[1]);
+        var sizes = GhostSizes(input.shape[0], ghostBatchSize, valuesPerSample);
+        var outputs = new List<Tensor>();
+        long start = 0;
+        foreach (var size in sizes)
+        {
+            var chunk = input.narrow(0, start, size);
+            start += size;
+            double factor;
+            if (numBatchesTracked is not null)
+            {
+                numBatchesTracked.add_(1);
+            }
+
+            factor = momentum is null
+                ? 1.0 / numBatchesTracked!.to_type(ScalarType.Float64).item<double>()
+                : momentum.Value / sizes.Count;
+            outputs.Add(F.batch_norm(chunk, runningMean, runningVar, weight, bias, training: true, momentum: factor, eps: eps));
+        }
+
+        return cat(outputs, 0);
+    }
+}
