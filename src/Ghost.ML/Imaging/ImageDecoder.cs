@@ -38,7 +38,9 @@ internal static class ImageDecoder
             throw new InvalidDataException($"The image ({source.Width}×{source.Height}, {source.ColorType}) could not be resized to {width}×{height}.");
         }
 
-        var pixels = resized.GetPixelSpan();
+        // Bytes, not GetPixelSpan: the latter's return type changed in SkiaSharp 3, so a call compiled against 2.88
+        // fails with MissingMethodException in applications that use SkiaSharp 3 (ScottPlot 5.1 does).
+        ReadOnlySpan<byte> pixels = resized.Bytes;
         if (channels == 1)
         {
             pixels[..plane].CopyTo(destination);
