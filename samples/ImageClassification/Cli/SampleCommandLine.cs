@@ -1,0 +1,141 @@
+using System.CommandLine;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using Ghost.ML.Torch.Models;
+using ImageClassification.Data;
+using Spectre.Console;
+
+namespace ImageClassification.Cli;
+
+/// <summary>The sample's command line: options, their checks, and the one-line error contract.</summary>
+internal static class SampleCommandLine
+{
+    /// <summary>Exit code for input the sample cannot use, and for invalid options.</summary>
+    public const int InputErrorExitCode = 1;
+
+    /// <summary>Exit code when the user cancels (Ctrl+C).</summary>
+    public const int CancelledExitCode = 130;
+
+    private static readonly SampleSettings Defaults = new();
+
+    /// <summary>
+    /// Parses <paramref name="args"/> and runs the chosen command. An invalid option gives its error line, not the
+    /// whole help text (that is one <c>--help</c> away).
+    /// </summary>
+    /// <param name="configuration">Where errors go (standard error unless given), for tests.</param>
+    /// <returns>The process exit code.</returns>
+    public static int Invoke(string[] args, IAnsiConsole console, InvocationConfiguration? configuration = null)
+    {
+        var parseResult = Create(console).Parse(args);
+        if (parseResult.Action is ParseErrorAction parseError)
+        {
+            parseError.ShowHelp = false;
+        }
+
+        return parseResult.Invoke(configuration);
+    }
+
+    /// <summary>Builds the root command; its action runs the sample and writes to <paramref name="console"/>.</summary>
+    public static RootCommand Create(IAnsiConsole console)
+    {
+        var data = new Option<string?>("--data")
+        {
+            Description = "A folder with one subfolder of images per class (or train/ and test/ folders of those). "
+                + "Default: the embedded Fashion-MNIST subset.",
+            HelpName = "folder",
+        };
+        var idx = new Option<string?>("--idx")
+        {
+            Description = "A folder of IDX files in Fashion-MNIST's layout (train-*/t10k-*-ubyte[.gz]), e.g. the full Fashion-MNIST.",
+            HelpName = "folder",
+        };
+        var epochs = AtLeast(1, WithDefault("--epochs", "Training epochs.", Defaults.Epochs));
+        var batchSize = AtLeast(1, WithDefault("--batch-size", "Images per optimizer step.", Defaults.BatchSize));
+        var ghostBatchSize = AtLeast(0, WithDefault(
+            "--ghost-batch-size",
+            "Images per ghost batch (BatchNorm statistics are computed over each); 0 = plain BatchNorm.",
+            Defaults.GhostBatchSize));
+        var architecture = WithDefault(
+            "--architecture",
+            "The network: ResNet20..ResNet110 are small-image CIFAR-style ResNets, ResNet18/34/50 TorchVision's.",
+            Defaults.Architecture);
+        var imageSize = AtLeast(8, WithDefault("--image-size", "Images are resized to this width and height in pixels.", Defaults.ImageSize));
+        var output = WithDefault("--output", "Folder for model.zip and the training-curve chart.", Defaults.OutputFolder);
+        output.HelpName = "folder";
+        var seed = WithDefault("--seed", "Seed for the split, the weights and the shuffling.", Defaults.Seed);
+        var compare = new Option<bool>("--compare") { Description = "Also train the same configuration with plain BatchNorm and compare both." };
+
+        var root = new RootCommand("Trains a ResNet with Ghost BatchNorm on a folder of images, evaluates it, saves it, and predicts with it.")
+        {
+            data, idx, epochs, batchSize, ghostBatchSize, architecture, imageSize, output, seed, compare,
+            ExportSubsetCommand.Create(console),
+        };
+        root.Validators.Add(result =>
+        {
+            if (result.GetResult(data) is not null && result.GetResult(idx) is not null)
+            {
+                result.AddError("Use either --data or --idx, not both.");
+            }
+        });
+        root.SetAction((parseResult, cancellationToken) => Task.FromResult(Run(parseResult, () =>
+        {
+            new SampleRunner(console).Run(
+                new SampleSettings
+                {
+                    DataFolder = parseResult.GetValue(data),
+                    IdxFolder = parseResult.GetValue(idx),
+                    Epochs = parseResult.GetValue(epochs),
+                    BatchSize = parseResult.GetValue(batchSize),
+                    GhostBatchSize = parseResult.GetValue(ghostBatchSize),
+                    Architecture = parseResult.GetValue(architecture),
+                    ImageSize = parseResult.GetValue(imageSize),
+                    OutputFolder = parseResult.GetRequiredValue(output),
+                    Seed = parseResult.GetValue(seed),
+                    Compare = parseResult.GetValue(compare),
+                },
+                cancellationToken);
+        })));
+        return root;
+    }
+
+    /// <summary>
+    /// Runs an action and turns the failures a user can fix into one line on the error writer and an exit code,
+    /// never a stack trace. Anything else is a bug and propagates.
+    /// </summary>
+    internal static int Run(ParseResult parseResult, Action action)
+    {
+        try
+        {
+            action();
+            return 0;
+        }
+        // InvalidDataException is the classifier's "this data cannot be trained on" (e.g. an image that passed the
+        // header check but cannot be decoded); its message names the row and the file.
+        catch (Exception e) when (e is SampleInputException or InvalidDataException)
+        {
+            parseResult.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
+            return InputErrorExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            parseResult.InvocationConfiguration.Error.WriteLine("Cancelled.");
+            return CancelledExitCode;
+        }
+    }
+
+    private static Option<T> WithDefault<T>(string name, string description, T defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+
+    /// <summary>Adds a check that an integer option is at least <paramref name="minimum"/>.</summary>
+    internal static Option<int> AtLeast(int minimum, Option<int> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < minimum)
+            {
+                result.AddError($"{option.Name} must be at least {minimum}.");
+            }
+        });
+        return option;
+    }
+}

@@ -1,0 +1,20 @@
+namespace ImageClassification.Model;
+
+/// <summary>The column names the pipeline reads and writes.</summary>
+public static class ColumnNames
+{
+    /// <summary>The class name; a key after <c>MapValueToKey</c>.</summary>
+    public const string Label = "Label";
+
+    /// <summary>The image file path.</summary>
+    public const string ImagePath = "ImagePath";
+
+    /// <summary>The encoded image bytes (PNG, JPEG, ...), the classifier's feature column.</summary>
+    public const string ImageBytes = "ImageBytes";
+
+    /// <summary>The class probabilities.</summary>
+    public const string Score = "Score";
+
+    /// <summary>The predicted class: a key from the classifier, a class name after <c>MapKeyToValue</c>.</summary>
+    public const string PredictedLabel = "PredictedLabel";
+}

@@ -1,0 +1,26 @@
+using Microsoft.ML.Data;
+
+namespace ImageClassification.Model;
+
+/// <summary>A prediction for one image, as in Model Builder's generated code.</summary>
+public sealed class ModelOutput
+{
+    /// <summary>The image the prediction is for.</summary>
+    [ColumnName(ColumnNames.ImagePath)]
+    public string ImagePath { get; set; } = "";
+
+    /// <summary>The true class name.</summary>
+    [ColumnName(ColumnNames.Label)]
+    public string Label { get; set; } = "";
+
+    /// <summary>The predicted class name.</summary>
+    [ColumnName(ColumnNames.PredictedLabel)]
+    public string PredictedLabel { get; set; } = "";
+
+    /// <summary>The probability of each class, in the order of the label's key values.</summary>
+    [ColumnName(ColumnNames.Score)]
+    public float[] Score { get; set; } = [];
+
+    /// <summary>The probability of the predicted class.</summary>
+    public float Confidence => Score.Length == 0 ? 0 : Score.Max();
+}

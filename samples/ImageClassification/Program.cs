@@ -1,0 +1,4 @@
+using ImageClassification.Cli;
+using Spectre.Console;
+
+return SampleCommandLine.Invoke(args, AnsiConsole.Console);
