@@ -69,6 +69,22 @@ public sealed class GhostBatchNormTrainerTests
     }
 
     [TestMethod]
+    public void EarlyStoppingEndsTrainingWhenTheMetricStalls()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = KeyedPixels(mlContext, TestVectors.Rows(rowsPerClass: 8));
+        var epochs = new List<int>();
+        var options = FastOptions();
+        options.Epoch = 6;
+        options.EarlyStoppingCriteria = new GhostBatchNormEarlyStopping(minDelta: 10, patience: 2, EarlyStoppingMetric.Loss);
+        options.MetricsCallback = metrics => epochs.Add(metrics.Epoch);
+
+        using var model = new GhostBatchNormTrainer(mlContext, SmallModel, options).Fit(data);
+
+        CollectionAssert.AreEqual(new[] { 1, 2, 3 }, epochs, "no loss can improve by 10: stop after two epochs without improvement");
+    }
+
+    [TestMethod]
     public void ImageClassifierAcceptsPixelVectors()
     {
         var mlContext = new MLContext(seed: 1);
