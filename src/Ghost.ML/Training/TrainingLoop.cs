@@ -56,7 +56,7 @@ internal sealed class TrainingLoop
         using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", token);
         CheckTrainingSet(train, classCount);
         using var validation = _options.ValidationSet is { } validationSet
-            ? LabeledSamples.Read(validationSet, _columns, train.Format, "validation set", token)
+            ? ReadValidationSet(validationSet, train.Format, classCount)
             : null;
         Info($"Read {train.Count} training samples of shape [{string.Join(", ", train.Format.SampleShape)}]"
             + (validation is null ? string.Empty : $" and {validation.Count} validation samples")
@@ -77,6 +77,18 @@ internal sealed class TrainingLoop
             model.Dispose();
             throw;
         }
+    }
+
+    private LabeledSamples ReadValidationSet(IDataView validationSet, FeatureFormat format, int classCount)
+    {
+        int validationClasses = TrainingColumns.ClassCount(_columns.Label(validationSet.Schema, "validation set"));
+        if (validationClasses != classCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validationSet),
+                $"The validation set's label column '{_columns.LabelColumnName}' has {validationClasses} classes and the training set's has {classCount}: key both with the same fitted MapValueToKey transformer.");
+        }
+
+        return LabeledSamples.Read(validationSet, _columns, format, "validation set", _options.CancellationToken);
     }
 
     private void CheckTrainingSet(LabeledSamples train, int classCount)

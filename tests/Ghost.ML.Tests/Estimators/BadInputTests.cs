@@ -85,6 +85,16 @@ public sealed class BadInputTests
     }
 
     [TestMethod]
+    public void ValidationSetKeyedDifferently()
+    {
+        var rows = TestVectors.Rows(4);
+        var options = TestPipelines.FastOptions();
+        var threeClasses = rows.Append(new PixelRow { Features = rows[0].Features, Label = "middle" });
+        options.ValidationSet = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, threeClasses);
+        AssertFitFails<ArgumentOutOfRangeException>(new GhostBatchNormImageClassifier(s_mlContext, options), GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, rows), "same fitted MapValueToKey");
+    }
+
+    [TestMethod]
     [DataRow(nameof(GhostBatchNormTrainingOptions.BatchSize), 0)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.GhostBatchSize), -1)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.Epoch), 0)]
