@@ -56,7 +56,14 @@ internal sealed class FloatVectorFormat : FeatureFormat
                 throw BadValue(Row.Position, $"expected {_format.Expected}; the vector has {_buffer.Length} values.");
             }
 
-            _values.AddRange(_buffer.DenseValues());
+            if (_buffer.IsDense)
+            {
+                _values.AddRange(_buffer.GetValues());
+            }
+            else
+            {
+                _values.AddRange(_buffer.DenseValues());
+            }
         }
 
         protected override Tensor TakeValues(IReadOnlyList<long> positions)

@@ -14,7 +14,7 @@ internal static class TorchDevice
     {
         if (device is null || !(IsAuto(device) || IsCpu(device) || IsCuda(device, out _)))
         {
-            throw new ArgumentException($"Device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"{device}\".", nameof(device));
+            throw new ArgumentException($"Device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"{device}\".", nameof(GhostBatchNormTrainingOptions.Device));
         }
     }
 

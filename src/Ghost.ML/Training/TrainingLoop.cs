@@ -56,7 +56,7 @@ internal sealed class TrainingLoop
         using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", token);
         CheckTrainingSet(train, classCount);
         using var validation = _options.ValidationSet is { } validationSet
-            ? LabeledSamples.Read(validationSet, _columns, train.Format, "validation set", token)
+            ? ReadValidationSet(validationSet, train.Format, classCount)
             : null;
         Info($"Read {train.Count} training samples of shape [{string.Join(", ", train.Format.SampleShape)}]"
             + (validation is null ? string.Empty : $" and {validation.Count} validation samples")
@@ -77,6 +77,18 @@ internal sealed class TrainingLoop
             model.Dispose();
             throw;
         }
+    }
+
+    private LabeledSamples ReadValidationSet(IDataView validationSet, FeatureFormat format, int classCount)
+    {
+        int validationClasses = TrainingColumns.ClassCount(_columns.Label(validationSet.Schema, "validation set"));
+        if (validationClasses != classCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validationSet),
+                $"The validation set's label column '{_columns.LabelColumnName}' has {validationClasses} classes and the training set's has {classCount}: key both with the same fitted MapValueToKey transformer.");
+        }
+
+        return LabeledSamples.Read(validationSet, _columns, format, "validation set", _options.CancellationToken);
     }
 
     private void CheckTrainingSet(LabeledSamples train, int classCount)
@@ -154,26 +166,10 @@ internal sealed class TrainingLoop
                 }
 
                 var labels = train.Labels.index_select(0, indices).to(device);
-                var logits = model.call(images);
-                var loss = nn.functional.cross_entropy(logits, labels);
-                float lossValue = loss.item<float>();
-                if (!float.IsFinite(lossValue))
-                {
-                    throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                        $"Training diverged: the loss became {lossValue} at epoch {epoch}, step {step + 1}. Lower the LearningRate (now {_options.LearningRate}), e.g. by a factor of 10, or lengthen WarmupEpochs."));
-                }
-
                 learningRate = schedule.At(step);
-                foreach (var group in optimizer.ParamGroups)
-                {
-                    group.LearningRate = learningRate;
-                }
-
-                optimizer.zero_grad();
-                loss.backward();
-                optimizer.step();
-                lossSum += lossValue * indices.shape[0];
-                correct += logits.argmax(1).eq(labels).sum().item<long>();
+                var (loss, hits) = Step(model, optimizer, images, labels, learningRate, epoch, step);
+                lossSum += loss * indices.shape[0];
+                correct += hits;
             }
 
             double seconds = epochClock.Elapsed.TotalSeconds;
@@ -191,6 +187,31 @@ internal sealed class TrainingLoop
                 break;
             }
         }
+    }
+
+    /// <summary>One optimizer step; returns the batch's mean loss and how many samples it classified correctly.</summary>
+    /// <exception cref="InvalidOperationException">The loss is NaN or infinite.</exception>
+    private (float Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels,
+        double learningRate, int epoch, long step)
+    {
+        var logits = model.call(images);
+        var loss = nn.functional.cross_entropy(logits, labels);
+        float lossValue = loss.item<float>();
+        if (!float.IsFinite(lossValue))
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Training diverged: the loss became {lossValue} at epoch {epoch}, step {step + 1}. Lower the LearningRate (now {_options.LearningRate}), e.g. by a factor of 10, or lengthen WarmupEpochs."));
+        }
+
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
+
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        return (lossValue, logits.argmax(1).eq(labels).sum().item<long>());
     }
 
     /// <summary>Mean loss and accuracy over every sample of <paramref name="data"/> (sums over batches, then one division).</summary>
