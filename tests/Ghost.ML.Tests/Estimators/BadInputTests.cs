@@ -4,7 +4,7 @@ namespace Ghost.ML.Tests.Estimators;
 
 /// <summary>Every kind of bad input fails at Fit with a clear exception that names the column, row or option.</summary>
 [TestClass]
-public sealed class BadInputTests
+public sealed class BadInputTests : SingleThreadedTorchTests
 {
     private static readonly MLContext s_mlContext = new(seed: 1);
 

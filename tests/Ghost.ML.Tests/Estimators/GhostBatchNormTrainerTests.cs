@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Ghost.ML.Tests.Estimators;
 
 [TestClass]
-public sealed class GhostBatchNormTrainerTests
+public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
 {
     [TestMethod]
     public void TrainsAUserModelWithItsBatchNormTurnedIntoGhostLayers()
