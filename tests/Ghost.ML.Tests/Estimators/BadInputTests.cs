@@ -59,6 +59,7 @@ public sealed class BadInputTests : SingleThreadedTorchTests
         var data = s_mlContext.Data.LoadFromEnumerable(rows);
         var error = AssertFitFails<InvalidDataException>(TestPipelines.Canonical(s_mlContext, images.Path, TestPipelines.FastOptions()), data, "Row 4");
         StringAssert.Contains(error.Message, "'Features'");
+        StringAssert.Contains(error.Message, $"ImagePath = '{rows[4].ImagePath}'");
     }
 
     [TestMethod]
