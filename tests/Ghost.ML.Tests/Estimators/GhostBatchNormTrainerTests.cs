@@ -28,6 +28,19 @@ public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void TrainerFitsInAnEstimatorChainBeforeMapKeyToValue()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = KeyedPixels(mlContext, TestVectors.Rows(rowsPerClass: 8));
+        var pipeline = new GhostBatchNormTrainer(mlContext, SmallModel, FastOptions())
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+        using var model = pipeline.Fit(data);
+
+        CollectionAssert.IsSubsetOf(model.Transform(data).GetColumn<string>("PredictedLabel").Distinct().ToList(), new[] { "top", "bottom" });
+    }
+
+    [TestMethod]
     public void ImageShapedVectorsAndSaveLoadWithTheFactory()
     {
         var mlContext = new MLContext(seed: 1);
