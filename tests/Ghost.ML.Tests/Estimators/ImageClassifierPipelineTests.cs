@@ -16,7 +16,7 @@ public sealed class ImageClassifierPipelineTests : SingleThreadedTorchTests
         var options = TestPipelines.FastOptions();
         options.MetricsCallback = epochs.Add;
 
-        var model = TestPipelines.Canonical(mlContext, images.Path, options).Fit(data);
+        using var model = TestPipelines.Canonical(mlContext, images.Path, options).Fit(data);
         var scored = model.Transform(data);
         var metrics = mlContext.MulticlassClassification.Evaluate(scored);
 
@@ -28,7 +28,6 @@ public sealed class ImageClassifierPipelineTests : SingleThreadedTorchTests
         Assert.HasCount(images.Rows.Count, predicted);
         Assert.IsTrue(predicted.All(row => row.PredictedLabel is "top" or "bottom"));
         Assert.IsTrue(predicted.All(row => Math.Abs(row.Score.Sum() - 1) < 1e-4));
-        ((IDisposable)model).Dispose();
     }
 
     [TestMethod]
@@ -62,6 +61,22 @@ public sealed class ImageClassifierPipelineTests : SingleThreadedTorchTests
         Assert.IsGreaterThanOrEqualTo(0.85, metrics.MicroAccuracy, $"accuracy {metrics.MicroAccuracy}");
         Assert.AreEqual(metrics.MicroAccuracy, epochs[^1].ValidationAccuracy!.Value, 1e-9, "validation accuracy counts every row");
         Assert.IsTrue(log.Count(message => message.StartsWith("epoch ", StringComparison.Ordinal)) == 5, string.Join("\n", log));
+    }
+
+    [TestMethod]
+    public void SameSeedGivesIdenticalScores()
+    {
+        using var images = new TestImageFolder(imagesPerClass: 6);
+        var scores = new List<float[][]>();
+        for (int run = 0; run < 2; run++)
+        {
+            var mlContext = new MLContext();
+            var data = mlContext.Data.LoadFromEnumerable(images.Rows);
+            using var model = TestPipelines.Canonical(mlContext, images.Path, TestPipelines.FastOptions(epochs: 1)).Fit(data);
+            scores.Add(TestPipelines.Scores(model.Transform(data)));
+        }
+
+        TestPipelines.AssertSameScores(scores[0], scores[1], "same Seed", tolerance: 0);
     }
 
     public sealed class Prediction
