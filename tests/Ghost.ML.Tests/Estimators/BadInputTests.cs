@@ -117,6 +117,20 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void CudaRequestedWithoutCuda()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Inconclusive("This machine has CUDA.");
+        }
+
+        var options = TestPipelines.FastOptions();
+        options.Device = "cuda";
+        var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, TestVectors.Rows(2));
+        AssertFitFails<InvalidOperationException>(new GhostBatchNormImageClassifier(s_mlContext, options), data, "\"auto\" or \"cpu\"");
+    }
+
+    [TestMethod]
     public void NaNLossStopsAndSuggestsALowerLearningRate()
     {
         var options = GhostBatchNormTrainerTests.FastOptions();
