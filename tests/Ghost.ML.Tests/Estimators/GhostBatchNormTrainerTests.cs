@@ -62,6 +62,24 @@ public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void NumericLabelValuesSurviveSaveAndLoad()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var rows = TestVectors.Rows(rowsPerClass: 4).Select(row => new NumericLabelRow { Features = row.Features, Label = row.Label == "top" ? 2.5f : -1f });
+        var data = mlContext.Data.LoadFromEnumerable(rows);
+        data = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+        using var trained = new GhostBatchNormTrainer(mlContext, SmallModel, FastOptions()).Fit(data);
+        using var stream = new MemoryStream();
+        trained.Save(stream);
+        stream.Position = 0;
+
+        using var loaded = GhostBatchNormClassificationTransformer.Load(mlContext, stream, SmallModel);
+        var predicted = mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(loaded.Transform(data)).Transform(loaded.Transform(data));
+
+        CollectionAssert.IsSubsetOf(predicted.GetColumn<float>("PredictedLabel").Distinct().ToList(), new[] { 2.5f, -1f });
+    }
+
+    [TestMethod]
     public void SameSeedGivesIdenticalScores()
     {
         var mlContext = new MLContext(seed: 1);
@@ -110,6 +128,14 @@ public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
 
         Assert.HasCount(16, predicted);
         Assert.IsTrue(predicted.All(label => label is "top" or "bottom"));
+    }
+
+    public sealed class NumericLabelRow
+    {
+        [VectorType(PixelRow.Size)]
+        public float[] Features { get; set; } = [];
+
+        public float Label { get; set; }
     }
 
     internal static IDataView KeyedPixels(MLContext mlContext, IEnumerable<PixelRow> rows)
