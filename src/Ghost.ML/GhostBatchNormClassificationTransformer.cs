@@ -85,7 +85,7 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
     }
 
     /// <inheritdoc cref="Load(MLContext, string)"/>
-    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream) => Load(mlContext, stream, null);
+    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream) => LoadCore(mlContext, stream, null);
 
     /// <summary>Loads a model saved from a <see cref="GhostBatchNormTrainer"/>, rebuilding its network with <paramref name="modelFactory"/>.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
@@ -96,27 +96,17 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
     {
         ArgumentNullException.ThrowIfNull(modelFactory);
         using var file = OpenForLoad(mlContext, path);
-        return Load(mlContext, file, modelFactory);
+        return LoadCore(mlContext, file, modelFactory);
     }
 
     /// <inheritdoc cref="Load(MLContext, string, Func{int, nn.Module{Tensor, Tensor}})"/>
     /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="stream">The saved model; it stays open.</param>
     /// <param name="modelFactory">The factory the model was trained with (takes the class count).</param>
-    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream, Func<int, nn.Module<Tensor, Tensor>>? modelFactory)
+    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream, Func<int, nn.Module<Tensor, Tensor>> modelFactory)
     {
-        ArgumentNullException.ThrowIfNull(mlContext);
-        ArgumentNullException.ThrowIfNull(stream);
-        return ModelPackage.Load(stream, manifest =>
-        {
-            var network = CreateNetwork(manifest, modelFactory);
-            if (manifest.GhostBatchSize > 0)
-            {
-                network.ApplyGhostBatchNorm(manifest.GhostBatchSize);
-            }
-
-            return (network, FromManifest(mlContext, manifest, network));
-        });
+        ArgumentNullException.ThrowIfNull(modelFactory);
+        return LoadCore(mlContext, stream, modelFactory);
     }
 
     /// <summary>Adds the Score and PredictedLabel columns to <paramref name="inputSchema"/>.</summary>
@@ -199,6 +189,22 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
             GhostBatchSize = _ghostBatchSize,
             ScoringBatchSize = ScoringBatchSize,
         };
+    }
+
+    private static GhostBatchNormClassificationTransformer LoadCore(MLContext mlContext, Stream stream, Func<int, nn.Module<Tensor, Tensor>>? modelFactory)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(stream);
+        return ModelPackage.Load(stream, manifest =>
+        {
+            var network = CreateNetwork(manifest, modelFactory);
+            if (manifest.GhostBatchSize > 0)
+            {
+                network.ApplyGhostBatchNorm(manifest.GhostBatchSize);
+            }
+
+            return (network, FromManifest(mlContext, manifest, network));
+        });
     }
 
     private static FileStream OpenForLoad(MLContext mlContext, string path)

@@ -79,6 +79,7 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
+        // A schema shape has no vector sizes: only the kind of feature column (pixels or encoded images) is checked here.
         var feature = inputSchema.LastOrDefault(column => column.Name == _options.FeatureColumnName);
         var format = feature.ItemType == NumberDataViewType.Single
             ? new FloatVectorFormat([3, _options.ImageHeight, _options.ImageWidth])

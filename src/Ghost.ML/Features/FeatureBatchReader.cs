@@ -58,7 +58,10 @@ internal abstract class FeatureBatchReader
     /// <summary>Converts the gathered values; <paramref name="positions"/> are their rows, for error messages.</summary>
     protected abstract Tensor TakeValues(IReadOnlyList<long> positions);
 
-    /// <summary>The error for a value that cannot be used.</summary>
+    /// <summary>Key of <see cref="Exception.Data"/> that holds the row position of a value that cannot be used.</summary>
+    public const string RowPositionKey = "RowPosition";
+
+    /// <summary>The error for a value that cannot be used; its <see cref="Exception.Data"/> holds the row position.</summary>
     protected InvalidDataException BadValue(long position, string problem, Exception? inner = null) =>
-        new($"Row {position}, feature column '{Column.Name}': {problem}", inner);
+        new($"Row {position}, feature column '{Column.Name}': {problem}", inner) { Data = { [RowPositionKey] = position } };
 }

@@ -101,7 +101,8 @@ internal static class ModelPackage
             throw NotAModel($"its {ManifestEntry} is not valid", e);
         }
 
-        if (manifest is null || manifest.FormatVersion < 1 || manifest.ClassCount < 2 || manifest.SampleShape.Length == 0)
+        if (manifest is null || manifest.FormatVersion < 1 || manifest.ClassCount < 2 || manifest.SampleShape.Length == 0
+            || (manifest.LabelValues is { } values && values.Length != manifest.ClassCount))
         {
             throw NotAModel($"its {ManifestEntry} is incomplete");
         }

@@ -91,6 +91,10 @@ internal sealed class LabeledSamples : IDisposable
             using var all = torch.cat(chunks, 0);
             return new LabeledSamples(reader.Settle(all).contiguous(), torch.tensor(labels.ToArray()), reader.Format, skipped);
         }
+        catch (InvalidDataException e) when (e.Data[FeatureBatchReader.RowPositionKey] is long position)
+        {
+            throw new InvalidDataException($"{e.Message} In the {role}{TextValuesAt(data, position)}.", e);
+        }
         finally
         {
             foreach (var chunk in chunks)
@@ -98,6 +102,31 @@ internal sealed class LabeledSamples : IDisposable
                 chunk.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The text columns of one row, e.g. " (ImagePath = 'cat-17.png')": for images loaded with LoadRawImageBytes the
+    /// path column tells which file failed.
+    /// </summary>
+    private static string TextValuesAt(IDataView data, long position)
+    {
+        var textColumns = data.Schema.Where(column => !column.IsHidden && column.Type is TextDataViewType).ToList();
+        using var cursor = data.GetRowCursor(textColumns);
+        while (textColumns.Count > 0 && cursor.MoveNext())
+        {
+            if (cursor.Position == position)
+            {
+                var values = textColumns.Select(column =>
+                {
+                    ReadOnlyMemory<char> value = default;
+                    cursor.GetGetter<ReadOnlyMemory<char>>(column)(ref value);
+                    return $"{column.Name} = '{value}'";
+                });
+                return $" ({string.Join(", ", values)})";
+            }
+        }
+
+        return string.Empty;
     }
 
     /// <summary>The distinct classes present.</summary>

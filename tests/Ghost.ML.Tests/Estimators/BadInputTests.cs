@@ -4,7 +4,7 @@ namespace Ghost.ML.Tests.Estimators;
 
 /// <summary>Every kind of bad input fails at Fit with a clear exception that names the column, row or option.</summary>
 [TestClass]
-public sealed class BadInputTests
+public sealed class BadInputTests : SingleThreadedTorchTests
 {
     private static readonly MLContext s_mlContext = new(seed: 1);
 
@@ -59,6 +59,7 @@ public sealed class BadInputTests
         var data = s_mlContext.Data.LoadFromEnumerable(rows);
         var error = AssertFitFails<InvalidDataException>(TestPipelines.Canonical(s_mlContext, images.Path, TestPipelines.FastOptions()), data, "Row 4");
         StringAssert.Contains(error.Message, "'Features'");
+        StringAssert.Contains(error.Message, $"ImagePath = '{rows[4].ImagePath}'");
     }
 
     [TestMethod]
@@ -113,6 +114,20 @@ public sealed class BadInputTests
         var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, TestVectors.Rows(2));
         var error = Assert.Throws<ArgumentException>(() => new GhostBatchNormImageClassifier(s_mlContext, options).Fit(data));
         Assert.AreEqual(option, error.ParamName);
+    }
+
+    [TestMethod]
+    public void CudaRequestedWithoutCuda()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Inconclusive("This machine has CUDA.");
+        }
+
+        var options = TestPipelines.FastOptions();
+        options.Device = "cuda";
+        var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, TestVectors.Rows(2));
+        AssertFitFails<InvalidOperationException>(new GhostBatchNormImageClassifier(s_mlContext, options), data, "\"auto\" or \"cpu\"");
     }
 
     [TestMethod]

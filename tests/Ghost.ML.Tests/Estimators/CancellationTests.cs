@@ -3,7 +3,7 @@ using Microsoft.ML;
 namespace Ghost.ML.Tests.Estimators;
 
 [TestClass]
-public sealed class CancellationTests
+public sealed class CancellationTests : SingleThreadedTorchTests
 {
     [TestMethod]
     public void CancelledBeforeFit()

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Ghost.ML.Tests.Estimators;
 
 [TestClass]
-public sealed class GhostBatchNormTrainerTests
+public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
 {
     [TestMethod]
     public void TrainsAUserModelWithItsBatchNormTurnedIntoGhostLayers()
@@ -25,6 +25,19 @@ public sealed class GhostBatchNormTrainerTests
         Assert.AreEqual(0, built.modules().OfType<TorchSharp.Modules.BatchNorm1d>().Count());
         Assert.AreEqual(8, built.modules().OfType<GhostBatchNorm1d>().Single().GhostBatchSize);
         Assert.IsGreaterThanOrEqualTo(0.9, metrics.MicroAccuracy);
+    }
+
+    [TestMethod]
+    public void TrainerFitsInAnEstimatorChainBeforeMapKeyToValue()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = KeyedPixels(mlContext, TestVectors.Rows(rowsPerClass: 8));
+        var pipeline = new GhostBatchNormTrainer(mlContext, SmallModel, FastOptions())
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+        using var model = pipeline.Fit(data);
+
+        CollectionAssert.IsSubsetOf(model.Transform(data).GetColumn<string>("PredictedLabel").Distinct().ToList(), new[] { "top", "bottom" });
     }
 
     [TestMethod]
@@ -46,6 +59,24 @@ public sealed class GhostBatchNormTrainerTests
         stream.Position = 0;
         using var loaded = GhostBatchNormClassificationTransformer.Load(mlContext, stream, ConvModel);
         TestPipelines.AssertSameScores(scores, TestPipelines.Scores(loaded.Transform(data)), "loaded", tolerance: 0);
+    }
+
+    [TestMethod]
+    public void NumericLabelValuesSurviveSaveAndLoad()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var rows = TestVectors.Rows(rowsPerClass: 4).Select(row => new NumericLabelRow { Features = row.Features, Label = row.Label == "top" ? 2.5f : -1f });
+        var data = mlContext.Data.LoadFromEnumerable(rows);
+        data = mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+        using var trained = new GhostBatchNormTrainer(mlContext, SmallModel, FastOptions()).Fit(data);
+        using var stream = new MemoryStream();
+        trained.Save(stream);
+        stream.Position = 0;
+
+        using var loaded = GhostBatchNormClassificationTransformer.Load(mlContext, stream, SmallModel);
+        var predicted = mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(loaded.Transform(data)).Transform(loaded.Transform(data));
+
+        CollectionAssert.IsSubsetOf(predicted.GetColumn<float>("PredictedLabel").Distinct().ToList(), new[] { 2.5f, -1f });
     }
 
     [TestMethod]
@@ -97,6 +128,14 @@ public sealed class GhostBatchNormTrainerTests
 
         Assert.HasCount(16, predicted);
         Assert.IsTrue(predicted.All(label => label is "top" or "bottom"));
+    }
+
+    public sealed class NumericLabelRow
+    {
+        [VectorType(PixelRow.Size)]
+        public float[] Features { get; set; } = [];
+
+        public float Label { get; set; }
     }
 
     internal static IDataView KeyedPixels(MLContext mlContext, IEnumerable<PixelRow> rows)

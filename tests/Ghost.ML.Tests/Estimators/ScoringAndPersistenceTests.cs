@@ -5,7 +5,7 @@ namespace Ghost.ML.Tests.Estimators;
 
 /// <summary>Scoring paths and save/load of one image classifier trained once for the class.</summary>
 [TestClass]
-public sealed class ScoringAndPersistenceTests
+public sealed class ScoringAndPersistenceTests : SingleThreadedTorchTests
 {
     private static TestImageFolder s_images = null!;
     private static MLContext s_mlContext = null!;

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
 
 namespace Ghost.ML.Tests.Estimators;
 
@@ -21,7 +22,7 @@ internal static class TestPipelines
     };
 
     /// <summary>MapValueToKey → LoadRawImageBytes → GhostBatchNormImageClassifier → MapKeyToValue.</summary>
-    public static IEstimator<ITransformer> Canonical(MLContext mlContext, string imageFolder, GhostBatchNormImageClassifier.Options options) =>
+    public static EstimatorChain<KeyToValueMappingTransformer> Canonical(MLContext mlContext, string imageFolder, GhostBatchNormImageClassifier.Options options) =>
         mlContext.Transforms.Conversion.MapValueToKey("Label")
             .Append(mlContext.Transforms.LoadRawImageBytes("Features", imageFolder, nameof(ImageRow.ImagePath)))
             .Append(new GhostBatchNormImageClassifier(mlContext, options))
