@@ -85,6 +85,27 @@ public sealed class CommandLineTests
         Assert.AreEqual("Use either --data or --idx, not both.", error.Trim());
     }
 
+    [TestMethod]
+    public void Export_subset_writes_the_first_images_of_each_class_as_png()
+    {
+        using var idx = new TempFolder();
+        using var target = new TempFolder();
+        TinyIdx.WriteImageSet(idx, "train", 3, 0, 9);
+        TinyIdx.WriteImageSet(idx, "t10k", 2, 0, 9);
+
+        var (exitCode, output, _) = Run(
+            "export-subset", "--idx", idx.Path, "--to", target.Path, "--train-per-class", "2", "--test-per-class", "1");
+
+        Assert.AreEqual(0, exitCode);
+        StringAssert.Contains(output, "Wrote 6 PNG files");
+        // Labels alternate 0, 9, 0, 9, ...: files are named by their index in the IDX file.
+        CollectionAssert.AreEquivalent(
+            new[] { "train/Ankle_boot/00001.png", "train/Ankle_boot/00003.png", "train/T-shirt_top/00000.png",
+                "train/T-shirt_top/00002.png", "test/Ankle_boot/00001.png", "test/T-shirt_top/00000.png" },
+            Directory.EnumerateFiles(target.Path, "*.png", SearchOption.AllDirectories)
+                .Select(file => Path.GetRelativePath(target.Path, file).Replace('\\', '/')).ToArray());
+    }
+
     private static void AssertOneErrorLine(string expectedStart, (int ExitCode, string Output, string Error) result)
     {
         Assert.AreEqual(SampleCommandLine.InputErrorExitCode, result.ExitCode);
