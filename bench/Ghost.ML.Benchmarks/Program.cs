@@ -11,14 +11,15 @@ using Ghost.ML.Benchmarks.Training;
 using Ghost.ML.Torch.Models;
 
 // Commands: quick (the ./build.sh bench default), layers (BenchmarkDotNet), check (interleaved layer comparison),
-// step (training step time and memory), allocator (glibc malloc settings), accuracy (Fashion-MNIST study).
+// step (training step time and memory), memory (peak memory per process), allocator (glibc malloc settings),
+// accuracy (Fashion-MNIST study).
 var fullOption = new Option<bool>("--full") { Description = "Every shape with G in {8, 16, 32, 64}, not just the two goal cases." };
 var roundsOption = new Option<int>("--rounds") { Description = "Timed interleaved rounds.", DefaultValueFactory = _ => 7 };
 var architectureOption = new Option<ResNetArchitecture>("--architecture") { Description = "Model of the training step.", DefaultValueFactory = _ => ResNetArchitecture.ResNet20 };
 var batchSizeOption = new Option<int>("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 256 };
 var imageSizeOption = new Option<int>("--image-size") { Description = "Image height and width.", DefaultValueFactory = _ => 32 };
 var ghostBatchSizeOption = new Option<int>("--ghost-batch-size") { Description = "Ghost batch size of the ghost variant.", DefaultValueFactory = _ => 32 };
-var repeatsOption = new Option<int>("--repeats") { Description = "Child processes per allocator setting.", DefaultValueFactory = _ => 3 };
+var repeatsOption = new Option<int>("--repeats") { Description = "Child processes per measured cell.", DefaultValueFactory = _ => 3 };
 Option<int>[] stepOptions = [batchSizeOption, imageSizeOption, ghostBatchSizeOption, roundsOption];
 
 StepOptions StepOptionsOf(ParseResult parse) => new(parse.GetValue(architectureOption), parse.GetValue(batchSizeOption),
@@ -68,6 +69,19 @@ allocator.SetAction(parse =>
     Report.Allocators(AllocatorComparison.Measure(StepOptionsOf(parse), parse.GetValue(repeatsOption)));
 });
 
+var memory = new Command("memory", "Peak memory of training, BatchNorm vs ghost layers, each alone in a process, per allocator setting.") { architectureOption, repeatsOption };
+foreach (var option in stepOptions)
+{
+    memory.Options.Add(option);
+}
+
+memory.SetAction(parse =>
+{
+    Report.Machine();
+    var options = StepOptionsOf(parse);
+    Report.Memory(options, MemoryComparison.Measure(options, parse.GetValue(repeatsOption)));
+});
+
 var settingArgument = new Argument<string>("setting") { Description = "Allocator setting name." };
 var allocatorChild = new Command(AllocatorComparison.ChildCommand, "Internal: one allocator measurement.") { settingArgument, architectureOption };
 allocatorChild.Hidden = true;
@@ -77,6 +91,17 @@ foreach (var option in stepOptions)
 }
 
 allocatorChild.SetAction(parse => AllocatorComparison.RunAsChild(AllocatorSetting.Named(parse.GetValue(settingArgument)!), StepOptionsOf(parse)));
+
+var variantArgument = new Argument<string>("variant") { Description = "plain or ghost." };
+var memoryChild = new Command(MemoryComparison.ChildCommand, "Internal: one memory measurement.") { settingArgument, variantArgument, architectureOption };
+memoryChild.Hidden = true;
+foreach (var option in stepOptions)
+{
+    memoryChild.Options.Add(option);
+}
+
+memoryChild.SetAction(parse => MemoryComparison.RunAsChild(AllocatorSetting.Named(parse.GetValue(settingArgument)!),
+    parse.GetValue(variantArgument) == "ghost", StepOptionsOf(parse)));
 
 var dataOption = new Option<string>("--data") { Description = "Fashion-MNIST IDX folder.", DefaultValueFactory = _ => "../shared/data/fashion-mnist" };
 var outputOption = new Option<string>("--output") { Description = "Folder for accuracy.csv and accuracy.png.", DefaultValueFactory = _ => "artifacts/accuracy" };
@@ -108,6 +133,8 @@ root.Subcommands.Add(check);
 root.Subcommands.Add(step);
 root.Subcommands.Add(allocator);
 root.Subcommands.Add(allocatorChild);
+root.Subcommands.Add(memory);
+root.Subcommands.Add(memoryChild);
 root.Subcommands.Add(accuracy);
 return root.Parse(args).Invoke();
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Ghost.ML.Benchmarks.Layers;
 using Ghost.ML.Benchmarks.Measurement;
 using Ghost.ML.Benchmarks.Training;
@@ -42,46 +40,19 @@ internal static class AllocatorComparison
             .ToList();
     }
 
-    /// <summary>The child side: applies the setting's mallopt calls, measures, prints one line for the parent.</summary>
+    /// <summary>The child side: applies the setting's mallopt calls, measures, replies to the parent.</summary>
     public static void RunAsChild(AllocatorSetting setting, StepOptions options)
     {
         setting.ApplyMallopt();
         var step = StepComparison.Measure(options.Architecture, options.BatchSize, options.ImageSize, options.GhostBatchSize, options.Rounds);
         var layer = LayerComparison.Measure(LayerCase.Goals[0], options.Rounds * 3);
-        Console.WriteLine(string.Join(' ', new[]
-        {
-            step.PlainStep.TotalMilliseconds, step.GhostStep.TotalMilliseconds, step.PlainPeakBytes, step.GhostPeakBytes,
-            layer.BatchNorm.TotalMilliseconds, layer.Ghost.TotalMilliseconds, layer.ChunkLoop.TotalMilliseconds, ResidentMemory.Peak,
-        }.Select(value => Convert.ToString(value, CultureInfo.InvariantCulture))));
+        ChildProcess.Reply(step.PlainStep.TotalMilliseconds, step.GhostStep.TotalMilliseconds, step.PlainPeakBytes, step.GhostPeakBytes,
+            layer.BatchNorm.TotalMilliseconds, layer.Ghost.TotalMilliseconds, layer.ChunkLoop.TotalMilliseconds, ResidentMemory.Peak);
     }
 
     private static AllocatorResult RunChild(AllocatorSetting setting, StepOptions options)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            start.ArgumentList.Add(typeof(AllocatorComparison).Assembly.Location);
-        }
-
-        foreach (var argument in new[] { ChildCommand, setting.Name }.Concat(options.ToArguments()))
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        foreach (var (name, value) in setting.Environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        using var child = Process.Start(start) ?? throw new InvalidOperationException("Could not start the benchmark child process.");
-        var output = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        if (child.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"The '{setting.Name}' child process failed with exit code {child.ExitCode}.");
-        }
-
-        var values = output.Trim().Split('\n')[^1].Split(' ').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var values = ChildProcess.Run(new[] { ChildCommand, setting.Name }.Concat(options.ToArguments()), setting.Environment);
         var step = new StepResult(TimeSpan.FromMilliseconds(values[0]), TimeSpan.FromMilliseconds(values[1]), (long)values[2], (long)values[3]);
         var layer = new LayerTimes(LayerCase.Goals[0], TimeSpan.FromMilliseconds(values[4]), TimeSpan.FromMilliseconds(values[5]),
             TimeSpan.FromMilliseconds(values[6]));

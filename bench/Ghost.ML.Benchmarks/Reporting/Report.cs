@@ -46,6 +46,20 @@ internal static class Report
         AnsiConsole.Write(table);
     }
 
+    /// <summary>The per-process memory comparison.</summary>
+    public static void Memory(StepOptions options, IReadOnlyList<MemoryResult> results)
+    {
+        var table = new Table()
+            .Title($"Peak RSS above the pre-training RSS over {options.Rounds + 2} steps, {options.Architecture}, batch {options.BatchSize}, G = {options.GhostBatchSize} (one process per run; medians)")
+            .AddColumns("allocator setting", "BatchNorm MiB", "ghost MiB", "ghost/BN (goal ≤ 1.1)");
+        foreach (var r in results)
+        {
+            table.AddRow(r.Setting.Name, MiB(r.PlainBytes), MiB(r.GhostBytes), Ratio(r.Ratio));
+        }
+
+        AnsiConsole.Write(table);
+    }
+
     /// <summary>The allocator comparison.</summary>
     public static void Allocators(IReadOnlyList<AllocatorResult> results)
     {
