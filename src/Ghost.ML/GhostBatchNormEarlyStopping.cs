@@ -1,0 +1,79 @@
+namespace Ghost.ML;
+
+/// <summary>
+/// Stops training when a metric has not improved by at least <see cref="MinDelta"/> for <see cref="Patience"/>
+/// epochs in a row. The metric is read from the validation set when there is one, else from the training epoch.
+/// </summary>
+public sealed class GhostBatchNormEarlyStopping
+{
+    private double _best;
+    private int _epochsWithoutImprovement;
+
+    /// <summary>Creates the criterion.</summary>
+    /// <param name="minDelta">Smallest change that counts as an improvement; at least 0.</param>
+    /// <param name="patience">Epochs without improvement before stopping; at least 1.</param>
+    /// <param name="metric">What to watch: accuracy (higher is better) or loss (lower is better).</param>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public GhostBatchNormEarlyStopping(double minDelta = 0.001, int patience = 5, EarlyStoppingMetric metric = EarlyStoppingMetric.Accuracy)
+    {
+        if (!double.IsFinite(minDelta) || minDelta < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(minDelta), minDelta, "minDelta must be a finite number >= 0.");
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(patience);
+        if (!Enum.IsDefined(metric))
+        {
+            throw new ArgumentOutOfRangeException(nameof(metric), metric, "Unknown metric.");
+        }
+
+        MinDelta = minDelta;
+        Patience = patience;
+        Metric = metric;
+        Reset();
+    }
+
+    /// <summary>Smallest change that counts as an improvement.</summary>
+    public double MinDelta { get; }
+
+    /// <summary>Epochs without improvement before stopping.</summary>
+    public int Patience { get; }
+
+    /// <summary>The watched metric.</summary>
+    public EarlyStoppingMetric Metric { get; }
+
+    /// <summary>Records an epoch and tells whether training should stop after it.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="metrics"/> is null.</exception>
+    public bool ShouldStop(GhostBatchNormEpochMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        double value = Metric == EarlyStoppingMetric.Accuracy
+            ? metrics.ValidationAccuracy ?? metrics.TrainAccuracy
+            : -(metrics.ValidationLoss ?? metrics.TrainLoss);
+        if (value > _best + MinDelta)
+        {
+            _best = value;
+            _epochsWithoutImprovement = 0;
+            return false;
+        }
+
+        return ++_epochsWithoutImprovement >= Patience;
+    }
+
+    /// <summary>Forgets the epochs seen so far; every Fit starts with this.</summary>
+    internal void Reset()
+    {
+        _best = double.NegativeInfinity;
+        _epochsWithoutImprovement = 0;
+    }
+}
+
+/// <summary>The metric <see cref="GhostBatchNormEarlyStopping"/> watches.</summary>
+public enum EarlyStoppingMetric
+{
+    /// <summary>Classification accuracy; higher is better.</summary>
+    Accuracy,
+
+    /// <summary>Cross-entropy loss; lower is better.</summary>
+    Loss,
+}

@@ -1,0 +1,150 @@
+using Microsoft.ML;
+
+namespace Ghost.ML;
+
+/// <summary>
+/// Settings shared by <see cref="GhostBatchNormImageClassifier"/> and <see cref="GhostBatchNormTrainer"/>: columns,
+/// Ghost BatchNorm, optimizer, schedule, augmentation, validation, device and scoring. The defaults train a network
+/// from scratch: SGD with Nesterov momentum, weight decay, one epoch of linear warm-up, then cosine decay per step.
+/// </summary>
+public abstract class GhostBatchNormTrainingOptions
+{
+    /// <summary>The label column: a key type (e.g. from <c>MapValueToKey</c>) whose cardinality is the class count. Default "Label".</summary>
+    public string LabelColumnName = "Label";
+
+    /// <summary>The feature column. Default "Features".</summary>
+    public string FeatureColumnName = "Features";
+
+    /// <summary>The output column of class probabilities (vector of Single, one per class). Default "Score".</summary>
+    public string ScoreColumnName = "Score";
+
+    /// <summary>The output column of the predicted class, a key with the label's key values. Default "PredictedLabel".</summary>
+    public string PredictedLabelColumnName = "PredictedLabel";
+
+    /// <summary>
+    /// Samples per ghost batch: every BatchNorm layer of the network is replaced by a Ghost BatchNorm layer that
+    /// normalizes each ghost batch of this many samples on its own. 0 keeps plain BatchNorm (the baseline). Default 32.
+    /// </summary>
+    public int GhostBatchSize = 32;
+
+    /// <summary>Samples per optimizer step. Default 128.</summary>
+    public int BatchSize = 128;
+
+    /// <summary>Passes over the training set. Default 30.</summary>
+    public int Epoch = 30;
+
+    /// <summary>Peak learning rate, reached at the end of the warm-up. Default 0.1.</summary>
+    public float LearningRate = 0.1f;
+
+    /// <summary>SGD momentum. Default 0.9.</summary>
+    public float Momentum = 0.9f;
+
+    /// <summary>Whether SGD uses Nesterov momentum. Default true.</summary>
+    public bool Nesterov = true;
+
+    /// <summary>L2 weight decay. Default 5e-4.</summary>
+    public float WeightDecay = 5e-4f;
+
+    /// <summary>Epochs over which the learning rate rises linearly from 0 to <see cref="LearningRate"/>. Default 1.</summary>
+    public float WarmupEpochs = 1f;
+
+    /// <summary>
+    /// Whether the learning rate then follows a cosine from <see cref="LearningRate"/> down to 0 at the last step;
+    /// when false it stays at <see cref="LearningRate"/>. Default true.
+    /// </summary>
+    public bool CosineDecay = true;
+
+    /// <summary>
+    /// Seed for weight initialization, shuffling and augmentation. Null takes one from the MLContext's random source,
+    /// so <c>new MLContext(seed)</c> alone also makes training repeatable. Same seed, data and CPU: same weights.
+    /// </summary>
+    public int? Seed;
+
+    /// <summary>Data to measure loss and accuracy on after every epoch (same columns as the training data), or null.</summary>
+    public IDataView? ValidationSet;
+
+    /// <summary>Called once per epoch with that epoch's metrics.</summary>
+    public Action<GhostBatchNormEpochMetrics>? MetricsCallback;
+
+    /// <summary>When to stop before <see cref="Epoch"/> epochs; null (the default) trains every epoch.</summary>
+    public GhostBatchNormEarlyStopping? EarlyStoppingCriteria;
+
+    /// <summary>
+    /// Augmentation for image-shaped (C×H×W) samples: each training sample is zero-padded by this many pixels on
+    /// every side and a random window of the original size is cropped. 0 turns it off.
+    /// </summary>
+    public int RandomCropPadding;
+
+    /// <summary>
+    /// Augmentation for image-shaped samples: mirror half of the training samples left to right. Turn it off where
+    /// mirroring changes the class (digits, text).
+    /// </summary>
+    public bool HorizontalFlip;
+
+    /// <summary>
+    /// Where to train: "auto" (CUDA when <c>torch.cuda.is_available()</c>, else CPU; the default), "cpu", "cuda" or
+    /// "cuda:N". CUDA needs the CUDA TorchSharp backend in the application.
+    /// </summary>
+    public string Device = "auto";
+
+    /// <summary>Rows per forward pass when the trained model scores data; see <see cref="GhostBatchNormClassificationTransformer.ScoringBatchSize"/>. Default 64.</summary>
+    public int ScoringBatchSize = 64;
+
+    /// <summary>
+    /// On Linux with glibc, keep freed native memory in the process while training (<c>mallopt</c>) instead of
+    /// returning each large tensor to the operating system and page-faulting it back on the next step. Default true;
+    /// the setting is process-wide and stays after training.
+    /// </summary>
+    public bool TuneNativeAllocator = true;
+
+    /// <summary>Cancels training; checked before every batch. Fit then throws <see cref="OperationCanceledException"/>.</summary>
+    public CancellationToken CancellationToken;
+
+    /// <summary>Throws when a setting is out of range, naming it.</summary>
+    internal virtual void Validate()
+    {
+        CheckColumnName(LabelColumnName, nameof(LabelColumnName));
+        CheckColumnName(FeatureColumnName, nameof(FeatureColumnName));
+        CheckColumnName(ScoreColumnName, nameof(ScoreColumnName));
+        CheckColumnName(PredictedLabelColumnName, nameof(PredictedLabelColumnName));
+        CheckAtLeast(GhostBatchSize, 0, nameof(GhostBatchSize));
+        CheckAtLeast(BatchSize, 1, nameof(BatchSize));
+        CheckAtLeast(Epoch, 1, nameof(Epoch));
+        CheckAtLeast(RandomCropPadding, 0, nameof(RandomCropPadding));
+        CheckAtLeast(ScoringBatchSize, 1, nameof(ScoringBatchSize));
+        CheckFinite(LearningRate, nameof(LearningRate), allowZero: false);
+        CheckFinite(Momentum, nameof(Momentum), allowZero: true);
+        CheckFinite(WeightDecay, nameof(WeightDecay), allowZero: true);
+        CheckFinite(WarmupEpochs, nameof(WarmupEpochs), allowZero: true);
+        if (Nesterov && Momentum == 0)
+        {
+            throw new ArgumentException($"Nesterov momentum needs {nameof(Momentum)} > 0.", nameof(Nesterov));
+        }
+
+        Training.TorchDevice.Parse(Device);
+    }
+
+    private protected static void CheckAtLeast(int value, int minimum, string name)
+    {
+        if (value < minimum)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least {minimum}.");
+        }
+    }
+
+    private static void CheckColumnName(string? name, string option)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException($"{option} must name a column.", option);
+        }
+    }
+
+    private static void CheckFinite(float value, string name, bool allowZero)
+    {
+        if (!float.IsFinite(value) || value < 0 || (!allowZero && value == 0))
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be a finite number {(allowZero ? ">= 0" : "> 0")}.");
+        }
+    }
+}

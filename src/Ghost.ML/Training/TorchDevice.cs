@@ -1,0 +1,56 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Training;
+
+/// <summary>Turns the <c>Device</c> option ("auto", "cpu", "cuda", "cuda:N") into a TorchSharp device.</summary>
+internal static class TorchDevice
+{
+    private const string Auto = "auto";
+
+    /// <summary>Checks the spelling without touching any backend.</summary>
+    /// <exception cref="ArgumentException">The text is not a device name.</exception>
+    public static void Parse(string? device)
+    {
+        if (device is null || !(IsAuto(device) || IsCpu(device) || IsCuda(device, out _)))
+        {
+            throw new ArgumentException($"Device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"{device}\".", nameof(GhostBatchNormTrainingOptions.Device));
+        }
+    }
+
+    /// <summary>The device to train on; "auto" picks CUDA when TorchSharp's CUDA backend reports a GPU.</summary>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
+    public static Device Resolve(string device)
+    {
+        Parse(device);
+        if (IsCpu(device) || (IsAuto(device) && !cuda.is_available()))
+        {
+            return CPU;
+        }
+
+        if (!cuda.is_available())
+        {
+            throw new InvalidOperationException(
+                $"Device \"{device}\" was requested but CUDA is not available: reference the CUDA TorchSharp backend (TorchSharp-cuda-linux or TorchSharp-cuda-windows) and check the driver, or set Device to \"auto\" or \"cpu\".");
+        }
+
+        IsCuda(device, out int index);
+        return torch.device(DeviceType.CUDA, index);
+    }
+
+    private static bool IsAuto(string device) => device.Equals(Auto, StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsCpu(string device) => device.Equals("cpu", StringComparison.OrdinalIgnoreCase);
+
+    private static bool IsCuda(string device, out int index)
+    {
+        index = 0;
+        if (device.Equals("cuda", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        return device.StartsWith("cuda:", StringComparison.OrdinalIgnoreCase)
+            && int.TryParse(device.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out index);
+    }
+}

@@ -1,0 +1,239 @@
+using System.Diagnostics;
+using System.Globalization;
+using Ghost.ML.Features;
+using Ghost.ML.Torch;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Training;
+
+/// <summary>
+/// The one training engine behind both estimators: reads and decodes the data once into memory, builds the network,
+/// applies the ghost surgery, and runs SGD with warm-up and cosine decay, validating and reporting every epoch.
+/// </summary>
+internal sealed class TrainingLoop
+{
+    /// <summary>Samples per forward pass when validating (no gradients, so larger than training batches pays).</summary>
+    private const int ValidationBatchSize = 256;
+
+    private readonly GhostBatchNormTrainingOptions _options;
+    private readonly TrainingColumns _columns;
+    private readonly IChannel _channel;
+
+    /// <summary>Creates the loop.</summary>
+    /// <param name="options">The settings (already validated).</param>
+    /// <param name="columns">The label and feature columns.</param>
+    /// <param name="channel">Where progress is logged.</param>
+    public TrainingLoop(GhostBatchNormTrainingOptions options, TrainingColumns columns, IChannel channel)
+    {
+        _options = options;
+        _columns = columns;
+        _channel = channel;
+    }
+
+    /// <summary>Trains a network on <paramref name="data"/>.</summary>
+    /// <param name="data">The training set.</param>
+    /// <param name="seed">Seed for initialization, shuffling and augmentation.</param>
+    /// <param name="createModel">Builds the untrained network (on the CPU) for the settled sample format and class count.</param>
+    /// <param name="standardizeInput">Whether the input is standardized per channel with the training set's statistics.</param>
+    /// <exception cref="InvalidDataException">The data cannot be used (empty, one class, undecodable value).</exception>
+    /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException">The cancellation token was cancelled.</exception>
+    public TrainedNetwork Run(IDataView data, int seed, Func<FeatureFormat, int, nn.Module<Tensor, Tensor>> createModel, bool standardizeInput)
+    {
+        var token = _options.CancellationToken;
+        token.ThrowIfCancellationRequested();
+        int classCount = TrainingColumns.ClassCount(_columns.Label(data.Schema, "training set"));
+        if (_options.TuneNativeAllocator && NativeAllocatorTuning.Apply())
+        {
+            _channel.Trace(MessageSensitivity.None, "glibc malloc set to keep freed memory in the process (TuneNativeAllocator).");
+        }
+
+        var device = TorchDevice.Resolve(_options.Device);
+        var clock = Stopwatch.StartNew();
+        using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", token);
+        CheckTrainingSet(train, classCount);
+        using var validation = _options.ValidationSet is { } validationSet
+            ? ReadValidationSet(validationSet, train.Format, classCount)
+            : null;
+        Info($"Read {train.Count} training samples of shape [{string.Join(", ", train.Format.SampleShape)}]"
+            + (validation is null ? string.Empty : $" and {validation.Count} validation samples")
+            + $" in {clock.Elapsed.TotalSeconds:F1} s; {classCount} classes; device {device}.");
+
+        var input = standardizeInput ? NetworkInput.Standardized(train.Format, train.Samples) : new NetworkInput(train.Format);
+        torch.manual_seed(seed);
+        var model = createModel(train.Format, classCount);
+        try
+        {
+            ApplySurgery(model);
+            model.to(device);
+            Optimize(model, input, train, validation, device, seed, clock);
+            return new TrainedNetwork(model, input, classCount, device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private LabeledSamples ReadValidationSet(IDataView validationSet, FeatureFormat format, int classCount)
+    {
+        int validationClasses = TrainingColumns.ClassCount(_columns.Label(validationSet.Schema, "validation set"));
+        if (validationClasses != classCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validationSet),
+                $"The validation set's label column '{_columns.LabelColumnName}' has {validationClasses} classes and the training set's has {classCount}: key both with the same fitted MapValueToKey transformer.");
+        }
+
+        return LabeledSamples.Read(validationSet, _columns, format, "validation set", _options.CancellationToken);
+    }
+
+    private void CheckTrainingSet(LabeledSamples train, int classCount)
+    {
+        if (train.SkippedRows > 0)
+        {
+            _channel.Warning(MessageSensitivity.None, $"{train.SkippedRows} training rows have no label (missing key value) and were left out.");
+        }
+
+        int distinct = train.DistinctClasses();
+        if (distinct < 2)
+        {
+            throw new InvalidDataException(
+                $"The training set holds a single class (of the {classCount} in label column '{_columns.LabelColumnName}'); a classifier needs at least two.");
+        }
+    }
+
+    private void ApplySurgery(nn.Module<Tensor, Tensor> model)
+    {
+        if (_options.GhostBatchSize == 0)
+        {
+            Info("GhostBatchSize is 0: training with plain BatchNorm.");
+            return;
+        }
+
+        int replaced = model.ApplyGhostBatchNorm(_options.GhostBatchSize);
+        bool hasGhostLayers = replaced > 0 || model.modules().Any(module => module is GhostBatchNorm);
+        if (hasGhostLayers)
+        {
+            Info($"Ghost BatchNorm with {_options.GhostBatchSize} samples per ghost batch ({replaced} BatchNorm layers replaced).");
+        }
+        else
+        {
+            _channel.Warning(MessageSensitivity.None, "The model has no BatchNorm layer: GhostBatchSize has no effect.");
+        }
+    }
+
+    private void Optimize(nn.Module<Tensor, Tensor> model, NetworkInput input, LabeledSamples train, LabeledSamples? validation,
+        Device device, int seed, Stopwatch clock)
+    {
+        var token = _options.CancellationToken;
+        long count = train.Count;
+        int batchSize = (int)Math.Min(_options.BatchSize, count);
+        // A one-sample tail batch would give BatchNorm a single value per channel on 2-D input: leave it out
+        // (the shuffle puts a different sample there every epoch).
+        long usable = count % batchSize == 1 && count > batchSize ? count - 1 : count;
+        long stepsPerEpoch = (usable + batchSize - 1) / batchSize;
+        var schedule = new WarmupCosineSchedule(_options.LearningRate, (long)Math.Round(_options.WarmupEpochs * stepsPerEpoch),
+            stepsPerEpoch * _options.Epoch, _options.CosineDecay);
+        var augmentation = new ImageAugmentation(_options.RandomCropPadding, _options.HorizontalFlip);
+        bool augment = augmentation.IsActive && train.Format.IsImageShaped;
+        _options.EarlyStoppingCriteria?.Reset();
+
+        using var optimizer = torch.optim.SGD(model.parameters(), _options.LearningRate, _options.Momentum,
+            weight_decay: _options.WeightDecay, nesterov: _options.Nesterov);
+        using var generator = new Generator((ulong)seed);
+        long step = 0;
+        for (int epoch = 1; epoch <= _options.Epoch; epoch++)
+        {
+            model.train();
+            double lossSum = 0;
+            long correct = 0;
+            double learningRate = 0;
+            var epochClock = Stopwatch.StartNew();
+            using var order = torch.randperm(count, generator: generator);
+            for (long start = 0; start < usable; start += batchSize, step++)
+            {
+                token.ThrowIfCancellationRequested();
+                using var scope = torch.NewDisposeScope();
+                var indices = order.narrow(0, start, Math.Min(batchSize, usable - start));
+                var images = input.Prepare(train.Samples.index_select(0, indices), device);
+                if (augment)
+                {
+                    images = augmentation.Apply(images, generator);
+                }
+
+                var labels = train.Labels.index_select(0, indices).to(device);
+                learningRate = schedule.At(step);
+                var (loss, hits) = Step(model, optimizer, images, labels, learningRate, epoch, step);
+                lossSum += loss * indices.shape[0];
+                correct += hits;
+            }
+
+            double seconds = epochClock.Elapsed.TotalSeconds;
+            var (validationLoss, validationAccuracy) = validation is null
+                ? ((double?)null, (double?)null)
+                : Evaluate(model, input, validation, device);
+            var metrics = new GhostBatchNormEpochMetrics(epoch, lossSum / usable, (double)correct / usable, validationLoss,
+                validationAccuracy, learningRate, usable / Math.Max(seconds, 1e-9), clock.Elapsed);
+            Info(metrics.ToString());
+            _options.MetricsCallback?.Invoke(metrics);
+            token.ThrowIfCancellationRequested();
+            if (_options.EarlyStoppingCriteria?.ShouldStop(metrics) == true)
+            {
+                Info($"Early stopping after epoch {epoch}: no improvement in {_options.EarlyStoppingCriteria.Metric} for {_options.EarlyStoppingCriteria.Patience} epochs.");
+                break;
+            }
+        }
+    }
+
+    /// <summary>One optimizer step; returns the batch's mean loss and how many samples it classified correctly.</summary>
+    /// <exception cref="InvalidOperationException">The loss is NaN or infinite.</exception>
+    private (float Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels,
+        double learningRate, int epoch, long step)
+    {
+        var logits = model.call(images);
+        var loss = nn.functional.cross_entropy(logits, labels);
+        float lossValue = loss.item<float>();
+        if (!float.IsFinite(lossValue))
+        {
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"Training diverged: the loss became {lossValue} at epoch {epoch}, step {step + 1}. Lower the LearningRate (now {_options.LearningRate}), e.g. by a factor of 10, or lengthen WarmupEpochs."));
+        }
+
+        foreach (var group in optimizer.ParamGroups)
+        {
+            group.LearningRate = learningRate;
+        }
+
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        return (lossValue, logits.argmax(1).eq(labels).sum().item<long>());
+    }
+
+    /// <summary>Mean loss and accuracy over every sample of <paramref name="data"/> (sums over batches, then one division).</summary>
+    private static (double? Loss, double? Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, NetworkInput input, LabeledSamples data, Device device)
+    {
+        model.eval();
+        using var noGrad = torch.no_grad();
+        double lossSum = 0;
+        long correct = 0;
+        for (long start = 0; start < data.Count; start += ValidationBatchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            long length = Math.Min(ValidationBatchSize, data.Count - start);
+            var logits = model.call(input.Prepare(data.Samples.narrow(0, start, length), device));
+            var labels = data.Labels.narrow(0, start, length).to(device);
+            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+            correct += logits.argmax(1).eq(labels).sum().item<long>();
+        }
+
+        model.train();
+        return (lossSum / data.Count, (double)correct / data.Count);
+    }
+
+    private void Info(string message) => _channel.Info(MessageSensitivity.None, message);
+}

@@ -1,0 +1,40 @@
+using Microsoft.ML;
+
+namespace Ghost.ML.Tests.Estimators;
+
+[TestClass]
+public sealed class CancellationTests : SingleThreadedTorchTests
+{
+    [TestMethod]
+    public void CancelledBeforeFit()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var options = GhostBatchNormTrainerTests.FastOptions();
+        options.CancellationToken = new CancellationToken(canceled: true);
+        var data = GhostBatchNormTrainerTests.KeyedPixels(mlContext, TestVectors.Rows(4));
+        Assert.Throws<OperationCanceledException>(() => new GhostBatchNormTrainer(mlContext, GhostBatchNormTrainerTests.SmallModel, options).Fit(data));
+    }
+
+    [TestMethod]
+    public void CancelledFromTheMetricsCallbackLeavesNoFiles()
+    {
+        using var images = new TestImageFolder(imagesPerClass: 4);
+        var before = Directory.GetFiles(images.Path).Order().ToArray();
+        var mlContext = new MLContext(seed: 1);
+        using var cancellation = new CancellationTokenSource();
+        var epochs = new List<int>();
+        var options = TestPipelines.FastOptions(epochs: 3);
+        options.CancellationToken = cancellation.Token;
+        options.MetricsCallback = metrics =>
+        {
+            epochs.Add(metrics.Epoch);
+            cancellation.Cancel();
+        };
+
+        var data = mlContext.Data.LoadFromEnumerable(images.Rows);
+        Assert.Throws<OperationCanceledException>(() => TestPipelines.Canonical(mlContext, images.Path, options).Fit(data));
+
+        CollectionAssert.AreEqual(new[] { 1 }, epochs, "training stopped after the epoch that cancelled");
+        CollectionAssert.AreEqual(before, Directory.GetFiles(images.Path).Order().ToArray());
+    }
+}
