@@ -176,8 +176,15 @@ public sealed class GhostBatchNormTests
         using var layer = Create(2, 3, ghostBatchSize: 3, affine: false, trackRunningStats: false);
         layer.train();
         var input = randn(10, 3, 2, 2, dtype: ScalarType.Float64);
-        var expected = ReferenceGhostBatchNorm.Forward(input, 3, null, null, null, null, null, 0.1, 1e-5);
-        TensorAssert.AreClose(expected, layer.forward(input), Tolerance, "output");
+        var x = input.clone().requires_grad_();
+        var referenceX = input.clone().requires_grad_();
+        var upstream = randn(input.shape, dtype: ScalarType.Float64);
+        var output = layer.forward(x);
+        var expected = ReferenceGhostBatchNorm.Forward(referenceX, 3, null, null, null, null, null, 0.1, 1e-5);
+        (output * upstream).sum().backward();
+        (expected * upstream).sum().backward();
+        TensorAssert.AreClose(expected, output, Tolerance, "output");
+        TensorAssert.AreClose(referenceX.grad!, x.grad!, 1e-9, "input gradient");
         Assert.IsNull(layer.running_mean);
     }
 
