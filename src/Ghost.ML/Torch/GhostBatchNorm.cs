@@ -23,6 +23,10 @@ namespace Ghost.ML.Torch;
 /// average over every ghost batch seen. The n updates are applied in closed form, without a loop.
 /// </para>
 /// <para>
+/// Training costs about what BatchNorm costs: the moments of all ghost batches come from one pass of row reductions,
+/// and the normalisation is a single autograd node with a hand-written backward (no per-ghost-batch native calls).
+/// </para>
+/// <para>
 /// Tail policy: ghost batches hold exactly <see cref="GhostBatchSize"/> samples except the last, which holds the
 /// remainder. A ghost batch that would have a single value per channel (a one-sample tail on <c>[N, C]</c> input)
 /// is merged into the one before it, and a ghost batch size of 1 on such input acts as 2: a ghost batch never has an
@@ -116,48 +120,18 @@ public abstract class GhostBatchNorm : BatchNorm
     private Tensor GhostForward(Tensor input, GhostBatchLayout layout, long valuesPerSample)
     {
         var computeType = input.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : input.dtype;
-        var batchSize = input.shape[0];
-        var channels = num_features;
-        var flat = input.to_type(computeType).reshape(batchSize, channels, valuesPerSample);
+        var rows = input.to_type(computeType).reshape(input.shape[0], num_features, valuesPerSample);
+        var valuesPerGhostBatch = tensor(layout.Sizes.Select(size => (double)(size * valuesPerSample)).ToArray(),
+            computeType, input.device).unsqueeze(1);
 
-        // Moments of every ghost batch at once: ghost batches of the full size are a [k, G, C, S] view.
-        var full = flat.narrow(0, 0, layout.FullSampleCount)
-            .view(layout.FullGhostBatchCount, layout.FullGhostBatchSize, channels, valuesPerSample);
-        var (variance, mean) = full.var_mean(new long[] { 1, 3 }, unbiased: false);
-        Tensor? tail = null;
-        if (layout.TailSize > 0)
+        Tensor mean, variance;
+        using (no_grad())
         {
-            tail = flat.narrow(0, layout.FullSampleCount, layout.TailSize);
-            var (tailVariance, tailMean) = tail.var_mean(new long[] { 0, 2 }, unbiased: false);
-            variance = cat([variance, tailVariance.unsqueeze(0)], 0);
-            mean = cat([mean, tailMean.unsqueeze(0)], 0);
+            (mean, variance) = GhostMoments.Compute(rows, layout, valuesPerGhostBatch);
         }
 
-        // y = x * scale + shift with per-(ghost batch, channel) scale and shift: one pass over the activations.
-        var scale = (variance + eps).rsqrt();
-        if (weight is not null)
-        {
-            scale = scale * weight.to_type(computeType);
-        }
-
-        var shift = -mean * scale;
-        if (bias is not null)
-        {
-            shift = shift + bias.to_type(computeType);
-        }
-
-        var fullCount = layout.FullGhostBatchCount;
-        var output = addcmul(
-            shift.narrow(0, 0, fullCount).view(fullCount, 1, channels, 1),
-            full,
-            scale.narrow(0, 0, fullCount).view(fullCount, 1, channels, 1),
-            1);
-        if (tail is not null)
-        {
-            var tailOutput = addcmul(shift[fullCount].view(1, channels, 1), tail, scale[fullCount].view(1, channels, 1), 1);
-            output = cat([output.view(layout.FullSampleCount, channels, valuesPerSample), tailOutput], 0);
-        }
-
+        var output = GhostNormalization.apply(rows, weight?.to_type(computeType)!, bias?.to_type(computeType)!, mean,
+            (variance + eps).rsqrt(), layout, valuesPerGhostBatch);
         if (track_running_stats && running_mean is not null && running_var is not null)
         {
             UpdateRunningStatistics(layout, valuesPerSample, mean, variance);

@@ -1,0 +1,152 @@
+using System.CommandLine;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Ghost.ML.Benchmarks.Accuracy;
+using Ghost.ML.Benchmarks.Allocator;
+using Ghost.ML.Benchmarks.Layers;
+using Ghost.ML.Benchmarks.Reporting;
+using Ghost.ML.Benchmarks.Training;
+using Ghost.ML.Torch.Models;
+
+// Commands: quick (the ./build.sh bench default), layers (BenchmarkDotNet), check (interleaved layer comparison),
+// step (training step time and memory), memory (peak memory per process), allocator (glibc malloc settings),
+// accuracy (Fashion-MNIST study).
+var fullOption = new Option<bool>("--full") { Description = "Every shape with G in {8, 16, 32, 64}, not just the two goal cases." };
+var roundsOption = new Option<int>("--rounds") { Description = "Timed interleaved rounds.", DefaultValueFactory = _ => 7 };
+var architectureOption = new Option<ResNetArchitecture>("--architecture") { Description = "Model of the training step.", DefaultValueFactory = _ => ResNetArchitecture.ResNet20 };
+var batchSizeOption = new Option<int>("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 256 };
+var imageSizeOption = new Option<int>("--image-size") { Description = "Image height and width.", DefaultValueFactory = _ => 32 };
+var ghostBatchSizeOption = new Option<int>("--ghost-batch-size") { Description = "Ghost batch size of the ghost variant.", DefaultValueFactory = _ => 32 };
+var repeatsOption = new Option<int>("--repeats") { Description = "Child processes per measured cell.", DefaultValueFactory = _ => 3 };
+Option<int>[] stepOptions = [batchSizeOption, imageSizeOption, ghostBatchSizeOption, roundsOption];
+
+StepOptions StepOptionsOf(ParseResult parse) => new(parse.GetValue(architectureOption), parse.GetValue(batchSizeOption),
+    parse.GetValue(imageSizeOption), parse.GetValue(ghostBatchSizeOption), parse.GetValue(roundsOption));
+
+var root = new RootCommand("Ghost.ML benchmarks (see BENCHMARKS.md).");
+
+var quick = new Command("quick", "Everything short: BenchmarkDotNet on the goal cases, the interleaved check, one training-step comparison.");
+quick.SetAction(_ =>
+{
+    RunLayerBenchmarks(LayerCase.Goals, shortJob: true);
+    Report.Machine();
+    Report.Layers(LayerCase.Goals.Select(c => LayerComparison.Measure(c, rounds: 5)).ToList());
+    var options = new StepOptions(ResNetArchitecture.ResNet20, 256, 32, 32, Rounds: 3);
+    Report.Step(options, StepComparison.Measure(options.Architecture, options.BatchSize, options.ImageSize, options.GhostBatchSize, options.Rounds));
+});
+
+var shortOption = new Option<bool>("--short") { Description = "BenchmarkDotNet's short job (3 iterations) instead of its default job." };
+var layers = new Command("layers", "BenchmarkDotNet: GhostBatchNorm vs BatchNorm vs the chunk loop.") { fullOption, shortOption };
+layers.SetAction(parse => RunLayerBenchmarks(parse.GetValue(fullOption) ? LayerCase.Sweep().ToList() : LayerCase.Goals, parse.GetValue(shortOption)));
+
+var check = new Command("check", "Interleaved layer comparison in one process (the independent check of goal 1).") { fullOption, roundsOption };
+check.SetAction(parse =>
+{
+    Report.Machine();
+    var cases = parse.GetValue(fullOption) ? LayerCase.Sweep() : LayerCase.Goals;
+    Report.Layers(cases.Select(c => LayerComparison.Measure(c, parse.GetValue(roundsOption))).ToList());
+});
+
+var step = new Command("step", "Training step with BatchNorm vs ghost layers: median time and peak memory, interleaved.") { architectureOption };
+var allocator = new Command("allocator", "glibc malloc settings on the training step, one child process per setting.") { architectureOption, repeatsOption };
+foreach (var option in stepOptions)
+{
+    step.Options.Add(option);
+    allocator.Options.Add(option);
+}
+
+step.SetAction(parse =>
+{
+    Report.Machine();
+    var options = StepOptionsOf(parse);
+    Report.Step(options, StepComparison.Measure(options.Architecture, options.BatchSize, options.ImageSize, options.GhostBatchSize, options.Rounds));
+});
+allocator.SetAction(parse =>
+{
+    Report.Machine();
+    Report.Allocators(AllocatorComparison.Measure(StepOptionsOf(parse), parse.GetValue(repeatsOption)));
+});
+
+var memory = new Command("memory", "Peak memory of training, BatchNorm vs ghost layers, each alone in a process, per allocator setting.") { architectureOption, repeatsOption };
+foreach (var option in stepOptions)
+{
+    memory.Options.Add(option);
+}
+
+memory.SetAction(parse =>
+{
+    Report.Machine();
+    var options = StepOptionsOf(parse);
+    Report.Memory(options, MemoryComparison.Measure(options, parse.GetValue(repeatsOption)));
+});
+
+var settingArgument = new Argument<string>("setting") { Description = "Allocator setting name." };
+var allocatorChild = new Command(AllocatorComparison.ChildCommand, "Internal: one allocator measurement.") { settingArgument, architectureOption };
+allocatorChild.Hidden = true;
+foreach (var option in stepOptions)
+{
+    allocatorChild.Options.Add(option);
+}
+
+allocatorChild.SetAction(parse => AllocatorComparison.RunAsChild(AllocatorSetting.Named(parse.GetValue(settingArgument)!), StepOptionsOf(parse)));
+
+var variantArgument = new Argument<string>("variant") { Description = "plain or ghost." };
+var memoryChild = new Command(MemoryComparison.ChildCommand, "Internal: one memory measurement.") { settingArgument, variantArgument, architectureOption };
+memoryChild.Hidden = true;
+foreach (var option in stepOptions)
+{
+    memoryChild.Options.Add(option);
+}
+
+memoryChild.SetAction(parse => MemoryComparison.RunAsChild(AllocatorSetting.Named(parse.GetValue(settingArgument)!),
+    parse.GetValue(variantArgument) == "ghost", StepOptionsOf(parse)));
+
+var dataOption = new Option<string>("--data") { Description = "Fashion-MNIST IDX folder.", DefaultValueFactory = _ => "../shared/data/fashion-mnist" };
+var outputOption = new Option<string>("--output") { Description = "Folder for accuracy.csv and accuracy.png.", DefaultValueFactory = _ => "artifacts/accuracy" };
+var ghostSizesOption = new Option<int[]>("--ghost-batch-sizes") { Description = "Ghost batch sizes; 0 = plain BatchNorm.", DefaultValueFactory = _ => [0, 16, 32, 128], AllowMultipleArgumentsPerToken = true };
+var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run.", DefaultValueFactory = _ => 5 };
+var studyBatchOption = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 1024 };
+var trainLimitOption = new Option<int?>("--train-limit") { Description = "Training images used (default: 20000; 0 = all)." , DefaultValueFactory = _ => 20000 };
+var testLimitOption = new Option<int?>("--test-limit") { Description = "Test images used (default: all)." };
+var seedOption = new Option<int>("--seed") { Description = "Seed shared by every run.", DefaultValueFactory = _ => 42 };
+var accuracy = new Command("accuracy", "ResNet-20 on Fashion-MNIST per ghost batch size: test accuracy and time per epoch, CSV and chart.")
+{
+    dataOption, outputOption, ghostSizesOption, epochsOption, studyBatchOption, trainLimitOption, testLimitOption, seedOption,
+};
+accuracy.SetAction(parse =>
+{
+    Report.Machine();
+    var trainLimit = parse.GetValue(trainLimitOption);
+    var options = new AccuracyOptions(parse.GetValue(dataOption)!, parse.GetValue(outputOption)!, parse.GetValue(ghostSizesOption)!,
+        parse.GetValue(epochsOption), parse.GetValue(studyBatchOption), trainLimit == 0 ? null : trainLimit,
+        parse.GetValue(testLimitOption), parse.GetValue(seedOption));
+    AccuracyStudy.Run(options, r => Console.WriteLine(
+        $"ghost {AccuracyStudy.Label(r.GhostBatchSize),4}  epoch {r.Epoch,2}  loss {r.TrainLoss:F4}  test accuracy {r.TestAccuracy:P2}  {r.Elapsed.TotalSeconds:F0} s"));
+    Console.WriteLine($"Wrote {Path.GetFullPath(Path.Combine(options.OutputDirectory, "accuracy.csv"))} and accuracy.png");
+});
+
+root.Subcommands.Add(quick);
+root.Subcommands.Add(layers);
+root.Subcommands.Add(check);
+root.Subcommands.Add(step);
+root.Subcommands.Add(allocator);
+root.Subcommands.Add(allocatorChild);
+root.Subcommands.Add(memory);
+root.Subcommands.Add(memoryChild);
+root.Subcommands.Add(accuracy);
+return root.Parse(args).Invoke();
+
+static void RunLayerBenchmarks(IReadOnlyList<LayerCase> cases, bool shortJob)
+{
+    LayerBenchmarks.SelectedCases = cases;
+    // In process: the native library is already loaded, and each pass is long (tens to hundreds of milliseconds),
+    // so one invocation per iteration is enough.
+    var job = (shortJob ? Job.ShortRun.WithLaunchCount(1).WithWarmupCount(1).WithIterationCount(5) : Job.Default)
+        .WithToolchain(InProcessEmitToolchain.Instance)
+        .WithInvocationCount(1)
+        .WithUnrollFactor(1);
+    var config = DefaultConfig.Instance.AddJob(job).WithArtifactsPath(Path.Combine("artifacts", "benchmarks"));
+    BenchmarkRunner.Run<LayerBenchmarks>(config);
+}

@@ -1,0 +1,107 @@
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Torch;
+
+/// <summary>
+/// The normalisation step of a ghost layer, <c>y = (x − mean) · invstd · weight + bias</c> with per-(ghost batch,
+/// channel) statistics, as one autograd node with a hand-written backward: one pass over the activations forward and
+/// three backward (two row reductions and the input gradient), where autograd through the elementary operations
+/// would take several and allocate full-size temporaries. It saves only the input and the small statistics.
+/// </summary>
+/// <remarks>
+/// Arguments of <c>apply</c>: rows <c>[N, C, S]</c>, weight <c>[C]</c> or null, bias <c>[C]</c> or null, mean and
+/// invstd <c>[ghost batches, C]</c> (no gradient flows into them: they are treated as functions of the input through
+/// the closed-form backward below), the <see cref="GhostBatchLayout"/>, values per ghost batch <c>[ghost batches, 1]</c>.
+/// </remarks>
+internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNormalization>
+{
+    // The engine copies the gradients a backward returns only after it returns, so their wrappers are released on
+    // this thread's next call instead of waiting for finalisation (which would keep full-size buffers alive).
+    [ThreadStatic]
+    private static List<Tensor>? _returnedGradients;
+
+    /// <inheritdoc/>
+    public override string Name => "GhostBatchNormBackward";
+
+    /// <inheritdoc/>
+    public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+    {
+        ReleaseReturnedGradients();
+        var (rows, weight, bias, mean, invstd, layout, valuesPerGhostBatch) = Unpack(vars);
+        var scale = weight is null ? invstd : invstd * weight;
+        var shift = -mean * scale;
+        if (bias is not null)
+        {
+            shift = shift + bias;
+        }
+
+        ctx.save_for_backward([rows, weight!, mean, invstd, valuesPerGhostBatch]);
+        ctx.save_data("bias", bias is not null);
+        ctx.save_data("layout", layout);
+        return addcmul(GhostMoments.Coefficients(shift, layout), GhostMoments.Grouped(rows, layout),
+            GhostMoments.Coefficients(scale, layout), 1).view_as(rows);
+    }
+
+    /// <inheritdoc/>
+    public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
+    {
+        ReleaseReturnedGradients();
+        List<Tensor> gradients;
+        using (var scope = NewDisposeScope())
+        {
+            var saved = ctx.get_saved_variables();
+            var (rows, weight, mean, invstd, valuesPerGhostBatch) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+            var hasBias = (bool)ctx.get_data("bias");
+            var layout = (GhostBatchLayout)ctx.get_data("layout");
+            var grad = grad_output.reshape(rows.shape);
+
+            // dL/dx = a·g + b·x + c per (ghost batch, channel), from Σg and Σg·x̂ over each ghost batch.
+            var gradSum = GhostMoments.GhostBatchSums(GhostMoments.RowSums(grad), layout);
+            var gradDotInput = GhostMoments.GhostBatchSums(GhostMoments.RowDots(grad, rows), layout);
+            var gradDotNormalized = (gradDotInput - mean * gradSum) * invstd;
+            var a = weight is null ? invstd : invstd * weight;
+            var b = -a * invstd * gradDotNormalized / valuesPerGhostBatch;
+            var c = -a * gradSum / valuesPerGhostBatch - b * mean;
+            var gradInput = addcmul(GhostMoments.Coefficients(c, layout), GhostMoments.Grouped(rows, layout),
+                    GhostMoments.Coefficients(b, layout), 1)
+                .addcmul_(GhostMoments.Grouped(grad, layout), GhostMoments.Coefficients(a, layout), 1)
+                .view_as(rows);
+
+            gradients =
+            [
+                gradInput,
+                weight is null ? null! : gradDotNormalized.sum(dim: 0),
+                hasBias ? gradSum.sum(dim: 0) : null!,
+                null!, null!, null!, null!,
+            ];
+            foreach (var gradient in gradients)
+            {
+                gradient?.DetachFromDisposeScope();
+            }
+        }
+
+        grad_output.Dispose();
+        (_returnedGradients ??= []).AddRange(gradients.Where(gradient => gradient is not null));
+        return gradients;
+    }
+
+    private static (Tensor Rows, Tensor? Weight, Tensor? Bias, Tensor Mean, Tensor Invstd, GhostBatchLayout Layout,
+        Tensor ValuesPerGhostBatch) Unpack(object[] vars) =>
+        ((Tensor)vars[0], vars[1] as Tensor, vars[2] as Tensor, (Tensor)vars[3], (Tensor)vars[4], (GhostBatchLayout)vars[5],
+            (Tensor)vars[6]);
+
+    private static void ReleaseReturnedGradients()
+    {
+        if (_returnedGradients is null)
+        {
+            return;
+        }
+
+        foreach (var gradient in _returnedGradients)
+        {
+            gradient.Dispose();
+        }
+
+        _returnedGradients.Clear();
+    }
+}
