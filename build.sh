@@ -86,8 +86,14 @@ case "$cmd" in
     dotnet_build
     results="$ROOT/artifacts/test-results"
     rm -rf "$results"
-    dotnet test "$ROOT/GhostML.sln" -c "$CONFIGURATION" -p:TorchBackend="$TORCH_BACKEND" --no-build -nologo \
-      --logger "trx;LogFileName=tests.trx" --results-directory "$results" "$@"
+    # One project at a time, each with its own results file: libtorch uses every core in each of them.
+    failures=0
+    for project in "$ROOT"/tests/*/*.csproj; do
+      name="$(basename "$project" .csproj)"
+      dotnet test "$project" -c "$CONFIGURATION" -p:TorchBackend="$TORCH_BACKEND" --no-build -nologo \
+        --logger "trx;LogFileName=$name.trx" --results-directory "$results" "$@" || failures=$((failures + 1))
+    done
+    [[ $failures -eq 0 ]] || die "$failures test project(s) failed."
     ;;
   sample)
     project="$ROOT/samples/ImageClassification/ImageClassification.csproj"
