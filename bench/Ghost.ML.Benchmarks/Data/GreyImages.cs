@@ -9,7 +9,8 @@ namespace Ghost.ML.Benchmarks.Data;
 /// <param name="Labels">One class index (0–9) per image.</param>
 /// <param name="Height">Image height.</param>
 /// <param name="Width">Image width.</param>
-internal sealed record GreyImages(byte[] Pixels, byte[] Labels, int Height, int Width)
+/// <param name="Source">Where the images come from, for reports.</param>
+internal sealed record GreyImages(byte[] Pixels, byte[] Labels, int Height, int Width, string Source)
 {
     // Mean and standard deviation of the Fashion-MNIST training pixels on the [0, 1] scale.
     private const double PixelMean = 0.2860;
@@ -27,7 +28,7 @@ internal sealed record GreyImages(byte[] Pixels, byte[] Labels, int Height, int 
         var labels = ReadIdx(Path.Combine(directory, $"{prefix}-labels-idx1-ubyte.gz"), 2049, out _);
         var count = Math.Min(imageDims[0], limit ?? int.MaxValue);
         var size = imageDims[1] * imageDims[2];
-        return new GreyImages(pixels[..(count * size)], labels[..count], imageDims[1], imageDims[2]);
+        return new GreyImages(pixels[..(count * size)], labels[..count], imageDims[1], imageDims[2], $"Fashion-MNIST ({Path.GetFullPath(directory)})");
     }
 
     /// <summary>Fashion-MNIST's first <paramref name="count"/> training images when <paramref name="directory"/> holds them, else random 28×28 images.</summary>
@@ -40,7 +41,7 @@ internal sealed record GreyImages(byte[] Pixels, byte[] Labels, int Height, int 
         var random = new System.Random(1);
         var pixels = new byte[count * height * width];
         random.NextBytes(pixels);
-        return new GreyImages(pixels, Enumerable.Range(0, count).Select(_ => (byte)random.Next(10)).ToArray(), height, width);
+        return new GreyImages(pixels, Enumerable.Range(0, count).Select(_ => (byte)random.Next(10)).ToArray(), height, width, "random pixels");
     }
 
     /// <summary>The images as a float tensor <c>[N, 1, H, W]</c>, standardised with Fashion-MNIST's pixel mean and deviation.</summary>

@@ -1,4 +1,5 @@
 using Ghost.ML.Benchmarks.Data;
+using Ghost.ML.Benchmarks.Reporting;
 using Microsoft.ML;
 
 namespace Ghost.ML.Benchmarks.Estimators;
@@ -18,8 +19,13 @@ internal sealed record EstimatorOptions(string DataDirectory, int Images, int Ba
         "--ghost-batch-size", GhostBatchSize.ToString(), "--rounds", Rounds.ToString(),
     ];
 
-    /// <summary>The images, from Fashion-MNIST when found.</summary>
-    public GreyImages LoadImages() => GreyImages.FashionMnistOrRandom(DataDirectory, Images);
+    /// <summary>The images, from Fashion-MNIST when found; says which on the console.</summary>
+    public GreyImages LoadImages()
+    {
+        var images = GreyImages.FashionMnistOrRandom(DataDirectory, Images);
+        Report.Images(images);
+        return images;
+    }
 
     /// <summary>
     /// Trains ResNet-20 on 28×28 grey images without augmentation (the bare loop has none) for

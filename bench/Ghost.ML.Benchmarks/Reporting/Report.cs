@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ghost.ML.Benchmarks.Allocator;
+using Ghost.ML.Benchmarks.Data;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
 using Ghost.ML.Benchmarks.Training;
@@ -82,6 +83,10 @@ internal static class Report
             AnsiConsole.MarkupLineInterpolated($"  [bold]{r.Setting.Name}[/]: {r.Setting.Description}");
         }
     }
+
+    /// <summary>Which images a measurement uses.</summary>
+    public static void Images(GreyImages images) =>
+        AnsiConsole.MarkupLineInterpolated($"[bold]Images:[/] {images.Count} of {images.Width}×{images.Height}, {images.Source}");
 
     /// <summary>The estimator's epoch against the bare loop, and the allocator setting's effect on it.</summary>
     public static void Estimator(EstimatorOptions options, EstimatorResult result, AllocatorThroughput allocator)
