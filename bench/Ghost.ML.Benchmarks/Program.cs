@@ -5,6 +5,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Ghost.ML.Benchmarks.Accuracy;
 using Ghost.ML.Benchmarks.Allocator;
+using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
 using Ghost.ML.Benchmarks.Reporting;
 using Ghost.ML.Benchmarks.Training;
@@ -12,7 +13,7 @@ using Ghost.ML.Torch.Models;
 
 // Commands: quick (the ./build.sh bench default), layers (BenchmarkDotNet), check (interleaved layer comparison),
 // step (training step time and memory), memory (peak memory per process), allocator (glibc malloc settings),
-// accuracy (Fashion-MNIST study).
+// estimator (ML.NET training throughput), scoring (batched Transform), accuracy (Fashion-MNIST study).
 var fullOption = new Option<bool>("--full") { Description = "Every shape with G in {8, 16, 32, 64}, not just the two goal cases." };
 var roundsOption = new Option<int>("--rounds") { Description = "Timed interleaved rounds.", DefaultValueFactory = _ => 7 };
 var architectureOption = new Option<ResNetArchitecture>("--architecture") { Description = "Model of the training step.", DefaultValueFactory = _ => ResNetArchitecture.ResNet20 };
@@ -127,6 +128,43 @@ accuracy.SetAction(parse =>
     Console.WriteLine($"Wrote {Path.GetFullPath(Path.Combine(options.OutputDirectory, "accuracy.csv"))} and accuracy.png");
 });
 
+var imagesOption = new Option<int>("--images") { Description = "Images per epoch: the first ones of Fashion-MNIST, or random ones without it.", DefaultValueFactory = _ => 512 };
+var estimatorBatchOption = new Option<int>("--batch-size") { Description = "Images per training step.", DefaultValueFactory = _ => 128 };
+var estimatorRoundsOption = new Option<int>("--rounds") { Description = "Timed interleaved rounds.", DefaultValueFactory = _ => 3 };
+var tuneArgument = new Argument<bool>("tune-native-allocator") { Description = "TuneNativeAllocator." };
+var scoringImagesOption = new Option<int>("--images") { Description = "Images trained on and scored: the first ones of Fashion-MNIST, or random ones without it.", DefaultValueFactory = _ => 512 };
+var rowImagesOption = new Option<int>("--row-images") { Description = "Images scored one row per forward pass (slow: a few per second here).", DefaultValueFactory = _ => 16 };
+Option[] estimatorOptions = [dataOption, estimatorBatchOption, ghostBatchSizeOption, estimatorRoundsOption];
+
+EstimatorOptions EstimatorOptionsOf(ParseResult parse, Option<int> images) => new(parse.GetValue(dataOption)!, parse.GetValue(images),
+    parse.GetValue(estimatorBatchOption), parse.GetValue(ghostBatchSizeOption), parse.GetValue(estimatorRoundsOption));
+
+var estimator = new Command("estimator", "Epoch of GhostBatchNormImageClassifier vs a bare TorchSharp loop; TuneNativeAllocator on vs off.") { imagesOption, repeatsOption };
+var estimatorChild = new Command(EstimatorThroughput.ChildCommand, "Internal: one estimator throughput measurement.") { tuneArgument, imagesOption };
+estimatorChild.Hidden = true;
+var scoring = new Command("scoring", "Batched Transform vs one row per forward pass vs the bare forward pass.") { scoringImagesOption, rowImagesOption };
+foreach (var option in estimatorOptions)
+{
+    estimator.Options.Add(option);
+    estimatorChild.Options.Add(option);
+    scoring.Options.Add(option);
+}
+
+estimator.SetAction(parse =>
+{
+    Report.Machine();
+    var options = EstimatorOptionsOf(parse, imagesOption);
+    Report.Estimator(options, EstimatorThroughput.Compare(options), EstimatorThroughput.CompareAllocator(options, parse.GetValue(repeatsOption)));
+});
+estimatorChild.SetAction(parse => EstimatorThroughput.RunAsChild(EstimatorOptionsOf(parse, imagesOption), parse.GetValue(tuneArgument)));
+scoring.SetAction(parse =>
+{
+    Report.Machine();
+    var options = EstimatorOptionsOf(parse, scoringImagesOption);
+    var rowImages = parse.GetValue(rowImagesOption);
+    Report.Scoring(options, rowImages, ScoringThroughput.Measure(options, rowImages));
+});
+
 root.Subcommands.Add(quick);
 root.Subcommands.Add(layers);
 root.Subcommands.Add(check);
@@ -135,6 +173,9 @@ root.Subcommands.Add(allocator);
 root.Subcommands.Add(allocatorChild);
 root.Subcommands.Add(memory);
 root.Subcommands.Add(memoryChild);
+root.Subcommands.Add(estimator);
+root.Subcommands.Add(estimatorChild);
+root.Subcommands.Add(scoring);
 root.Subcommands.Add(accuracy);
 return root.Parse(args).Invoke();
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using Ghost.ML.Benchmarks.Allocator;
+using Ghost.ML.Benchmarks.Data;
+using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
 using Ghost.ML.Benchmarks.Training;
 using Spectre.Console;
@@ -82,9 +84,42 @@ internal static class Report
         }
     }
 
+    /// <summary>Which images a measurement uses.</summary>
+    public static void Images(GreyImages images) =>
+        AnsiConsole.MarkupLineInterpolated($"[bold]Images:[/] {images.Count} of {images.Width}×{images.Height}, {images.Source}");
+
+    /// <summary>The estimator's epoch against the bare loop, and the allocator setting's effect on it.</summary>
+    public static void Estimator(EstimatorOptions options, EstimatorResult result, AllocatorThroughput allocator)
+    {
+        var table = new Table()
+            .Title($"One epoch of ResNet-20, {options.Images} PNG images 28×28, batch {options.BatchSize}, G = {options.GhostBatchSize}, no augmentation ({options.Rounds} interleaved rounds)")
+            .AddColumns("", "images/s", "ratio");
+        table.AddRow("bare TorchSharp loop (decoded tensors)", Rate(result.BareImagesPerSecond), "");
+        table.AddRow("GhostBatchNormImageClassifier epoch", Rate(result.EstimatorImagesPerSecond), $"{Ratio(result.EpochTimeRatio)} epoch time vs bare (goal ≤ 1.1)");
+        table.AddRow("Fit outside the epoch (decode once, set-up), s", result.FitOverhead.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture), "");
+        table.AddRow("estimator, TuneNativeAllocator = true (own processes)", Rate(allocator.TunedImagesPerSecond), $"{Ratio(allocator.Speedup)} vs false");
+        table.AddRow("estimator, TuneNativeAllocator = false (own processes)", Rate(allocator.DefaultImagesPerSecond), "");
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>Batched scoring against row-by-row scoring and the bare forward pass.</summary>
+    public static void Scoring(EstimatorOptions options, int rowByRowImages, ScoringResult result)
+    {
+        var table = new Table()
+            .Title($"Scoring ResNet-20, {options.Images} PNG images 28×28 ({rowByRowImages} row by row), G = {options.GhostBatchSize} ({options.Rounds} interleaved rounds)")
+            .AddColumns("", "images/s", "batched over this");
+        table.AddRow("Transform, ScoringBatchSize 256", Rate(result.BatchedImagesPerSecond), "");
+        table.AddRow("Transform, ScoringBatchSize 1", Rate(result.RowByRowImagesPerSecond), $"{Ratio(result.BatchedOverRowByRow)} (goal ≥ 5)");
+        table.AddRow("bare forward, decoded batches of 256, inference mode", Rate(result.BareImagesPerSecond), $"{Ratio(result.BatchedOverBare)} (goal ≥ 0.9)");
+        table.AddRow("bare forward, one decoded image per pass, inference mode", Rate(result.BareSingleImagesPerSecond), Ratio(result.BatchedImagesPerSecond / result.BareSingleImagesPerSecond));
+        AnsiConsole.Write(table);
+    }
+
     private static string Ms(TimeSpan time) => time.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture);
 
     private static string Ratio(double ratio) => ratio.ToString("F3", CultureInfo.InvariantCulture);
+
+    private static string Rate(double imagesPerSecond) => imagesPerSecond.ToString("F1", CultureInfo.InvariantCulture);
 
     private static string MiB(long bytes) => (bytes / 1048576.0).ToString("F0", CultureInfo.InvariantCulture);
 }

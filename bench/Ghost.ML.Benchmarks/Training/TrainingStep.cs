@@ -36,13 +36,16 @@ internal sealed class TrainingStep : IDisposable
     }
 
     /// <summary>Forward, loss, backward and optimizer step.</summary>
-    public void Run()
+    public void Run() => Run(_model, _optimizer, _images, _labels);
+
+    /// <summary>Forward, cross-entropy loss, backward and optimizer step of <paramref name="model"/> on one batch.</summary>
+    public static void Run(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        _optimizer.zero_grad();
-        var loss = nn.functional.cross_entropy(_model.call(_images), _labels);
+        optimizer.zero_grad();
+        var loss = nn.functional.cross_entropy(model.call(images), labels);
         loss.backward();
-        _optimizer.step();
+        optimizer.step();
     }
 
     /// <inheritdoc/>

@@ -15,7 +15,7 @@ internal static class ImageDecoder
     /// </summary>
     /// <returns>Whether the image is stored as greyscale.</returns>
     /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode.</exception>
-    public static bool Decode(ReadOnlySpan<byte> encoded, int width, int height, int channels, Span<byte> destination)
+    public static unsafe bool Decode(ReadOnlySpan<byte> encoded, int width, int height, int channels, Span<byte> destination)
     {
         if (channels is not (1 or 3))
         {
@@ -38,9 +38,9 @@ internal static class ImageDecoder
             throw new InvalidDataException($"The image ({source.Width}×{source.Height}, {source.ColorType}) could not be resized to {width}×{height}.");
         }
 
-        // Bytes, not GetPixelSpan: the latter's return type changed in SkiaSharp 3, so a call compiled against 2.88
-        // fails with MissingMethodException in applications that use SkiaSharp 3 (ScottPlot 5.1 does).
-        ReadOnlySpan<byte> pixels = resized.Bytes;
+        // GetPixels, not GetPixelSpan: the span's type differs between SkiaSharp 2.88 and 3.x, and applications that
+        // also use SkiaSharp 3 (ScottPlot 5.1, for one) run this assembly against it.
+        var pixels = new ReadOnlySpan<byte>((void*)resized.GetPixels(), resized.ByteCount);
         if (channels == 1)
         {
             pixels[..plane].CopyTo(destination);
