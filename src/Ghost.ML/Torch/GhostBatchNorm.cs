@@ -134,7 +134,7 @@ public abstract class GhostBatchNorm : BatchNorm
             (variance + eps).rsqrt(), layout, valuesPerGhostBatch);
         if (track_running_stats && running_mean is not null && running_var is not null)
         {
-            UpdateRunningStatistics(layout, valuesPerSample, mean, variance);
+            UpdateRunningStatistics(layout.Count, valuesPerGhostBatch, mean, variance);
         }
 
         return output.view(input.shape).to_type(input.dtype);
@@ -144,15 +144,14 @@ public abstract class GhostBatchNorm : BatchNorm
     /// Applies, in closed form, n sequential BatchNorm updates with momentum m/n (or the cumulative average when
     /// momentum is null): r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n.
     /// </summary>
-    private void UpdateRunningStatistics(GhostBatchLayout layout, long valuesPerSample, Tensor mean, Tensor biasedVariance)
+    private void UpdateRunningStatistics(int count, Tensor valuesPerGhostBatch, Tensor mean, Tensor biasedVariance)
     {
         using var noGrad = no_grad();
         var statsType = running_mean!.dtype;
-        var count = layout.Count;
-        var besselFactors = layout.Sizes.Select(size => size * valuesPerSample / (size * valuesPerSample - 1.0)).ToArray();
         var ghostMeans = mean.detach().to_type(statsType);
-        var ghostVariances = biasedVariance.detach().to_type(statsType)
-            * tensor(besselFactors, statsType, running_mean.device).unsqueeze(1);
+        // Each ghost batch contributes its unbiased variance, as one BatchNorm call per ghost batch would.
+        var besselFactors = (valuesPerGhostBatch / (valuesPerGhostBatch - 1)).to_type(statsType);
+        var ghostVariances = biasedVariance.detach().to_type(statsType) * besselFactors;
 
         if (momentum is null)
         {
