@@ -17,6 +17,12 @@ internal readonly record struct GhostBatchLayout(int FullGhostBatchSize, int Ful
     /// <summary>The number of samples in ghost batches of the full size.</summary>
     public long FullSampleCount => (long)FullGhostBatchSize * FullGhostBatchCount;
 
+    /// <summary>Index of the first sample of ghost batch <paramref name="ghostBatch"/>.</summary>
+    public long Start(int ghostBatch) => (long)ghostBatch * FullGhostBatchSize;
+
+    /// <summary>Samples in ghost batch <paramref name="ghostBatch"/>.</summary>
+    public int Size(int ghostBatch) => ghostBatch < FullGhostBatchCount ? FullGhostBatchSize : TailSize;
+
     /// <summary>The ghost batch sizes in batch order.</summary>
     public IEnumerable<int> Sizes => Enumerable.Repeat(FullGhostBatchSize, FullGhostBatchCount)
         .Concat(TailSize > 0 ? [TailSize] : []);

@@ -131,7 +131,7 @@ public abstract class GhostBatchNorm : BatchNorm
         }
 
         var output = GhostNormalization.apply(rows, weight?.to_type(computeType)!, bias?.to_type(computeType)!, mean,
-            (variance + eps).rsqrt(), layout, valuesPerGhostBatch);
+            (variance + eps).rsqrt_(), layout, valuesPerGhostBatch);
         if (track_running_stats && running_mean is not null && running_var is not null)
         {
             UpdateRunningStatistics(layout.Count, valuesPerGhostBatch, mean, variance);
@@ -149,16 +149,16 @@ public abstract class GhostBatchNorm : BatchNorm
         using var noGrad = no_grad();
         var statsType = running_mean!.dtype;
         var ghostMeans = mean.detach().to_type(statsType);
+        var ghostVariances = biasedVariance.detach().to_type(statsType);
         // Each ghost batch contributes its unbiased variance, as one BatchNorm call per ghost batch would.
-        var besselFactors = (valuesPerGhostBatch / (valuesPerGhostBatch - 1)).to_type(statsType);
-        var ghostVariances = biasedVariance.detach().to_type(statsType) * besselFactors;
+        var besselFactors = (valuesPerGhostBatch / (valuesPerGhostBatch - 1)).to_type(statsType).squeeze(1);
 
         if (momentum is null)
         {
             var seen = num_batches_tracked is null ? 0.0 : num_batches_tracked.to_type(ScalarType.Float64).item<double>();
             var keep = seen / (seen + count);
             running_mean.mul_(keep).add_(ghostMeans.sum(dim: 0), 1.0 / (seen + count));
-            running_var!.mul_(keep).add_(ghostVariances.sum(dim: 0), 1.0 / (seen + count));
+            running_var!.mul_(keep).add_(besselFactors.matmul(ghostVariances), 1.0 / (seen + count));
         }
         else
         {
@@ -169,7 +169,7 @@ public abstract class GhostBatchNorm : BatchNorm
             var weightTensor = tensor(weights, statsType, running_mean.device);
             var decay = Math.Pow(1 - perUpdate, count);
             running_mean.mul_(decay).add_(weightTensor.matmul(ghostMeans));
-            running_var!.mul_(decay).add_(weightTensor.matmul(ghostVariances));
+            running_var!.mul_(decay).add_((weightTensor * besselFactors).matmul(ghostVariances));
         }
 
         num_batches_tracked?.add_(count);

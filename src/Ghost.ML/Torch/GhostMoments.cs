@@ -6,6 +6,7 @@ namespace Ghost.ML.Torch;
 /// Per-(ghost batch, channel) reductions of a batch viewed as rows <c>[N, C, S]</c> (S = values per channel in a
 /// sample): each (sample, channel) row is reduced on its own with contiguous, vectorised kernels, and the row results
 /// are then added up per ghost batch over a <c>[ghost batches, G, C]</c> view (plus the ragged last ghost batch, if any).
+/// Float CPU tensors take <see cref="GhostCpuKernels"/> instead, which need a single pass.
 /// </summary>
 internal static class GhostMoments
 {
@@ -13,13 +14,18 @@ internal static class GhostMoments
     /// The largest mean² / variance at which the variance is taken as E[x²] − E[x]² (one pass); beyond it rounding in
     /// E[x²] would cost more than about 1e-4 of the variance, and the exact two-pass form is used instead.
     /// </summary>
-    private static double OnePassLimit(ScalarType type) => 1e-4 / (16 * (type == ScalarType.Float64 ? 2.2e-16 : 1.2e-7));
+    public static double OnePassLimit(ScalarType type) => 1e-4 / (16 * (type == ScalarType.Float64 ? 2.2e-16 : 1.2e-7));
 
     /// <summary>Mean and biased variance of every ghost batch and channel, each <c>[ghost batches, C]</c>.</summary>
     /// <param name="rows">The batch as <c>[N, C, S]</c>.</param>
     /// <param name="layout">How the batch is cut into ghost batches.</param>
     /// <param name="valuesPerGhostBatch">Values per channel in each ghost batch, <c>[ghost batches, 1]</c>.</param>
-    public static (Tensor Mean, Tensor Variance) Compute(Tensor rows, GhostBatchLayout layout, Tensor valuesPerGhostBatch)
+    public static (Tensor Mean, Tensor Variance) Compute(Tensor rows, GhostBatchLayout layout, Tensor valuesPerGhostBatch) =>
+        GhostCpuKernels.CanRun(rows)
+            ? GhostCpuKernels.Moments(rows, layout)
+            : ComputeWithTorch(rows, layout, valuesPerGhostBatch);
+
+    private static (Tensor Mean, Tensor Variance) ComputeWithTorch(Tensor rows, GhostBatchLayout layout, Tensor valuesPerGhostBatch)
     {
         var mean = GhostBatchSums(RowSums(rows), layout) / valuesPerGhostBatch;
         var meanSquare = GhostBatchSums(RowDots(rows, rows), layout) / valuesPerGhostBatch;

@@ -6,7 +6,8 @@ namespace Ghost.ML.Torch;
 /// The normalisation step of a ghost layer, <c>y = (x − mean) · invstd · weight + bias</c> with per-(ghost batch,
 /// channel) statistics, as one autograd node with a hand-written backward: one pass over the activations forward and
 /// three backward (two row reductions and the input gradient), where autograd through the elementary operations
-/// would take several and allocate full-size temporaries. It saves only the input and the small statistics.
+/// would take several and allocate full-size temporaries. It saves only the input and the small statistics. Float CPU
+/// tensors take <see cref="GhostCpuKernels"/> (two passes backward); other tensors take torch operations.
 /// </summary>
 /// <remarks>
 /// Arguments of <c>apply</c>: rows <c>[N, C, S]</c>, weight <c>[C]</c> or null, bias <c>[C]</c> or null, mean and
@@ -28,18 +29,12 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     {
         ReleaseReturnedGradients();
         var (rows, weight, bias, mean, invstd, layout, valuesPerGhostBatch) = Unpack(vars);
-        var scale = weight is null ? invstd : invstd * weight;
-        var shift = -mean * scale;
-        if (bias is not null)
-        {
-            shift = shift + bias;
-        }
-
         ctx.save_for_backward([rows, weight!, mean, invstd, valuesPerGhostBatch]);
         ctx.save_data("bias", bias is not null);
         ctx.save_data("layout", layout);
-        return addcmul(GhostMoments.Coefficients(shift, layout), GhostMoments.Grouped(rows, layout),
-            GhostMoments.Coefficients(scale, layout), 1).view_as(rows);
+        return GhostCpuKernels.CanRun(rows)
+            ? GhostCpuKernels.Normalize(rows, mean, invstd, weight, bias, layout)
+            : NormalizeWithTorch(rows, weight, bias, mean, invstd, layout);
     }
 
     /// <inheritdoc/>
@@ -55,17 +50,9 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
             var layout = (GhostBatchLayout)ctx.get_data("layout");
             var grad = grad_output.reshape(rows.shape);
 
-            // dL/dx = a·g + b·x + c per (ghost batch, channel), from Σg and Σg·x̂ over each ghost batch.
-            var gradSum = GhostMoments.GhostBatchSums(GhostMoments.RowSums(grad), layout);
-            var gradDotInput = GhostMoments.GhostBatchSums(GhostMoments.RowDots(grad, rows), layout);
-            var gradDotNormalized = (gradDotInput - mean * gradSum) * invstd;
-            var a = weight is null ? invstd : invstd * weight;
-            var b = -a * invstd * gradDotNormalized / valuesPerGhostBatch;
-            var c = -a * gradSum / valuesPerGhostBatch - b * mean;
-            var gradInput = addcmul(GhostMoments.Coefficients(c, layout), GhostMoments.Grouped(rows, layout),
-                    GhostMoments.Coefficients(b, layout), 1)
-                .addcmul_(GhostMoments.Grouped(grad, layout), GhostMoments.Coefficients(a, layout), 1)
-                .view_as(rows);
+            var (gradInput, gradSum, gradDotNormalized) = GhostCpuKernels.CanRun(rows)
+                ? GhostCpuKernels.Backward(grad, rows, mean, invstd, weight, layout)
+                : BackwardWithTorch(grad, rows, weight, mean, invstd, layout, valuesPerGhostBatch);
 
             gradients =
             [
@@ -83,6 +70,41 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
         grad_output.Dispose();
         (_returnedGradients ??= []).AddRange(gradients.Where(gradient => gradient is not null));
         return gradients;
+    }
+
+    /// <summary>(x − mean) · invstd · weight + bias per (ghost batch, channel), in torch operations.</summary>
+    private static Tensor NormalizeWithTorch(Tensor rows, Tensor? weight, Tensor? bias, Tensor mean, Tensor invstd,
+        GhostBatchLayout layout)
+    {
+        var scale = weight is null ? invstd : invstd * weight;
+        var shift = -mean * scale;
+        if (bias is not null)
+        {
+            shift = shift + bias;
+        }
+
+        return addcmul(GhostMoments.Coefficients(shift, layout), GhostMoments.Grouped(rows, layout),
+            GhostMoments.Coefficients(scale, layout), 1).view_as(rows);
+    }
+
+    /// <summary>
+    /// dL/dx = a·g + b·x + c per (ghost batch, channel), from Σg and Σg·x over each ghost batch, in torch operations
+    /// (the same formulas as <see cref="GhostCpuKernels.Backward"/>).
+    /// </summary>
+    private static (Tensor GradInput, Tensor GradSum, Tensor GradDotNormalized) BackwardWithTorch(Tensor grad, Tensor rows,
+        Tensor? weight, Tensor mean, Tensor invstd, GhostBatchLayout layout, Tensor valuesPerGhostBatch)
+    {
+        var gradSum = GhostMoments.GhostBatchSums(GhostMoments.RowSums(grad), layout);
+        var gradDotInput = GhostMoments.GhostBatchSums(GhostMoments.RowDots(grad, rows), layout);
+        var gradDotNormalized = (gradDotInput - mean * gradSum) * invstd;
+        var a = weight is null ? invstd : invstd * weight;
+        var b = -a * invstd * gradDotNormalized / valuesPerGhostBatch;
+        var c = -a * gradSum / valuesPerGhostBatch - b * mean;
+        var gradInput = addcmul(GhostMoments.Coefficients(c, layout), GhostMoments.Grouped(rows, layout),
+                GhostMoments.Coefficients(b, layout), 1)
+            .addcmul_(GhostMoments.Grouped(grad, layout), GhostMoments.Coefficients(a, layout), 1)
+            .view_as(rows);
+        return (gradInput, gradSum, gradDotNormalized);
     }
 
     private static (Tensor Rows, Tensor? Weight, Tensor? Bias, Tensor Mean, Tensor Invstd, GhostBatchLayout Layout,

@@ -51,7 +51,7 @@ public sealed class GhostBatchNormTests
     [DataRow(3, 9, 2, false, 0.1)]
     [DataRow(3, 6, 3, false, null)]
     public void TrainingMatchesPerGhostBatchReference(int rank, int batch, int ghostBatchSize, bool sequence, double? momentum) =>
-        AssertTrainingMatchesReference(rank, batch, ghostBatchSize, sequence, momentum, ScalarType.Float64, 1e-9);
+        AssertTrainingMatchesReference(Shape(rank, batch, 3, sequence), ghostBatchSize, momentum, ScalarType.Float64, 1e-9);
 
     /// <summary>The hand-written backward in single precision, with spatial sizes large enough for the batched row products.</summary>
     [TestMethod]
@@ -61,14 +61,48 @@ public sealed class GhostBatchNormTests
     [DataRow(1, 12, 5, true)]
     [DataRow(3, 9, 4, false)]
     public void TrainingMatchesPerGhostBatchReferenceInFloat32(int rank, int batch, int ghostBatchSize, bool sequence) =>
-        AssertTrainingMatchesReference(rank, batch, ghostBatchSize, sequence, 0.1, ScalarType.Float32, 1e-4, spatialScale: 4);
+        AssertTrainingMatchesReference(
+            Shape(rank, batch, 3, sequence).Select((size, dim) => dim < 2 ? size : size * 4).ToArray(),
+            ghostBatchSize, 0.1, ScalarType.Float32, 1e-4);
 
-    private static void AssertTrainingMatchesReference(int rank, int batch, int ghostBatchSize, bool sequence,
-        double? momentum, ScalarType dtype, double tolerance, int spatialScale = 1)
+    /// <summary>
+    /// Shapes that reach every loop of the CPU kernels (channels vectorised with a scalar remainder, several channel
+    /// blocks, rows vectorised with a scalar remainder, one channel per work item), and the same cases through the
+    /// torch-operation path that other devices take.
+    /// </summary>
+    [TestMethod]
+    [DataRow("20x37", 8, ScalarType.Float32, true)]
+    [DataRow("20x37", 8, ScalarType.Float64, true)]
+    [DataRow("6x1100", 4, ScalarType.Float64, true)]
+    [DataRow("12x5x33", 5, ScalarType.Float32, true)]
+    [DataRow("12x5x33", 5, ScalarType.Float64, true)]
+    [DataRow("9x2x3x40", 4, ScalarType.Float32, true)]
+    [DataRow("10x3x32x32", 4, ScalarType.Float32, true)]
+    [DataRow("7x4x2x3x5", 2, ScalarType.Float64, true)]
+    [DataRow("20x37", 8, ScalarType.Float32, false)]
+    [DataRow("12x5x33", 5, ScalarType.Float64, false)]
+    [DataRow("10x3x32x32", 4, ScalarType.Float32, false)]
+    [DataRow("7x4x2x3x5", 2, ScalarType.Float64, false)]
+    public void EveryComputePathMatchesPerGhostBatchReference(string shape, int ghostBatchSize, ScalarType dtype, bool useKernels)
     {
-        manual_seed(rank * 1000 + batch * 10 + ghostBatchSize);
-        const long channels = 3;
-        using var layer = Create(rank, channels, ghostBatchSize, momentum, dtype: dtype);
+        GhostCpuKernels.Enabled = useKernels;
+        try
+        {
+            AssertTrainingMatchesReference(shape.Split('x').Select(long.Parse).ToArray(), ghostBatchSize, 0.1, dtype,
+                dtype == ScalarType.Float32 ? 1e-4 : 1e-9);
+        }
+        finally
+        {
+            GhostCpuKernels.Enabled = true;
+        }
+    }
+
+    private static void AssertTrainingMatchesReference(long[] shape, int ghostBatchSize, double? momentum, ScalarType dtype,
+        double tolerance)
+    {
+        manual_seed(shape.Aggregate(17L, (hash, size) => hash * 31 + size) + ghostBatchSize);
+        var rank = shape.Length == 5 ? 3 : shape.Length == 4 ? 2 : 1;
+        using var layer = Create(rank, shape[1], ghostBatchSize, momentum, dtype: dtype);
         Randomize(layer);
         var runningMean = layer.running_mean!.clone();
         var runningVar = layer.running_var!.clone();
@@ -76,7 +110,6 @@ public sealed class GhostBatchNormTests
         var referenceWeight = layer.weight.detach().clone().requires_grad_();
         var referenceBias = layer.bias!.detach().clone().requires_grad_();
 
-        var shape = Shape(rank, batch, channels, sequence).Select((size, dim) => dim < 2 ? size : size * spatialScale).ToArray();
         var input = randn(shape, dtype: dtype) * 2 + 1;
         var x = input.clone().requires_grad_();
         var referenceX = input.clone().requires_grad_();
@@ -99,15 +132,42 @@ public sealed class GhostBatchNormTests
     }
 
     [TestMethod]
-    public void LargeMeanRelativeToSpreadKeepsTheVarianceExact()
+    [DataRow(true)]
+    [DataRow(false)]
+    public void LargeMeanRelativeToSpreadKeepsTheVarianceExact(bool useKernels)
     {
         manual_seed(7);
-        using var layer = Create(2, 3, ghostBatchSize: 4, affine: false, dtype: ScalarType.Float32);
-        layer.train();
         // Mean 100, spread 1: E[x²] − E[x]² in single precision would lose about three digits of the variance.
-        var input = randn(12, 3, 5, 5) + 100;
-        var expected = ReferenceGhostBatchNorm.Forward(input.to_type(ScalarType.Float64), 4, null, null, null, null, null, 0.1, 1e-5);
-        TensorAssert.AreClose(expected, layer.forward(input), 1e-4, "output");
+        AssertFloat32OutputMatchesReference(randn(12, 3, 5, 5) + 100, ghostBatchSize: 4, useKernels);
+    }
+
+    [TestMethod]
+    public void OutlyingFirstValueKeepsTheVarianceExact()
+    {
+        manual_seed(8);
+        // The kernels sum around each pair's first value; an outlier there (0 among values near 1000) makes the
+        // one-pass variance lose most of its digits in single precision, so those pairs must be summed again.
+        var input = randn(4, 2, 64, 64) + 1000;
+        input[0, 0, 0, 0] = tensor(0f);
+        input[2, 1, 0, 0] = tensor(0f);
+        AssertFloat32OutputMatchesReference(input, ghostBatchSize: 2, useKernels: true);
+    }
+
+    private static void AssertFloat32OutputMatchesReference(Tensor input, int ghostBatchSize, bool useKernels)
+    {
+        using var layer = Create(2, input.shape[1], ghostBatchSize, affine: false, dtype: ScalarType.Float32);
+        layer.train();
+        var expected = ReferenceGhostBatchNorm.Forward(input.to_type(ScalarType.Float64), ghostBatchSize, null, null, null,
+            null, null, 0.1, 1e-5);
+        GhostCpuKernels.Enabled = useKernels;
+        try
+        {
+            TensorAssert.AreClose(expected, layer.forward(input), 1e-4, "output");
+        }
+        finally
+        {
+            GhostCpuKernels.Enabled = true;
+        }
     }
 
     [TestMethod]
