@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,7 +17,8 @@ namespace Ghost.ML.Torch;
 /// Work is cut into (ghost batch, block of channels) items of about <see cref="ValuesPerWorkItem"/> values per
 /// sample and spread over <c>torch.get_num_threads()</c> threads. Rows shorter than the vector width (e.g. <c>[N, C]</c>
 /// input) are vectorised across channels instead of along the row. Per-pair tensors are <c>[ghost batches, C]</c> in
-/// the element type of the rows.
+/// the element type of the rows. The loops are compiled fully optimised on first use: at tier 0 the vector operations
+/// are calls, several times slower, and a training run would pay that until tiering caught up.
 /// </remarks>
 internal static unsafe class GhostCpuKernels
 {
@@ -51,11 +53,11 @@ internal static unsafe class GhostCpuKernels
         var limit = GhostMoments.OnePassLimit(rows.dtype);
         if (rows.dtype == ScalarType.Float32)
         {
-            Moments<float>(new Geometry(rows, layout), Data(rows), Data(mean), Data(variance), limit);
+            Moments(new Geometry(rows, layout), Data(rows), Data(mean), Data(variance), (float)limit);
         }
         else
         {
-            Moments<double>(new Geometry(rows, layout), Data(rows), Data(mean), Data(variance), limit);
+            Moments(new Geometry(rows, layout), Data(rows), Data(mean), Data(variance), limit);
         }
 
         return (mean, variance);
@@ -72,7 +74,8 @@ internal static unsafe class GhostCpuKernels
     {
         var output = empty(rows.shape, rows.dtype);
         using var scope = NewDisposeScope();
-        (rows, mean, invstd, weight, bias) = (rows.contiguous(), As(mean, rows), As(invstd, rows), AsOptional(weight, rows), AsOptional(bias, rows));
+        (rows, mean, invstd) = (rows.contiguous(), As(mean, rows), As(invstd, rows));
+        (weight, bias) = (WeightOrOnes(weight, rows), BiasOrZeros(bias, rows));
         var pairs = (Data(mean), Data(invstd), Data(weight), Data(bias));
         if (rows.dtype == ScalarType.Float32)
         {
@@ -104,7 +107,8 @@ internal static unsafe class GhostCpuKernels
         var gradSum = empty(mean.shape, rows.dtype);
         var gradDotNormalized = empty(mean.shape, rows.dtype);
         using var scope = NewDisposeScope();
-        (grad, rows, mean, invstd, weight) = (As(grad, rows), rows.contiguous(), As(mean, rows), As(invstd, rows), AsOptional(weight, rows));
+        (grad, rows, mean, invstd) = (As(grad, rows), rows.contiguous(), As(mean, rows), As(invstd, rows));
+        weight = WeightOrOnes(weight, rows);
         var pairs = (Data(mean), Data(invstd), Data(weight), Data(gradSum), Data(gradDotNormalized));
         if (rows.dtype == ScalarType.Float32)
         {
@@ -118,62 +122,78 @@ internal static unsafe class GhostCpuKernels
         return (gradInput, gradSum, gradDotNormalized);
     }
 
-    private static void Moments<T>(Geometry geometry, nint rows, nint mean, nint variance, double limit)
+    private static void Moments<T>(Geometry geometry, nint rows, nint mean, nint variance, T limit)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        geometry.ForEachWorkItem(item =>
+        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
-            var x = (T*)rows;
-            Span<T> shifts = stackalloc T[item.Channels];
-            Span<double> sums = stackalloc double[item.Channels];
-            Span<double> squareSums = stackalloc double[item.Channels];
-            for (var i = 0; i < item.Channels; i++)
+            var length = Padded<T>(item.Channels);
+            Span<T> shifts = stackalloc T[length];
+            Span<T> sums = stackalloc T[length];
+            Span<T> squareSums = stackalloc T[length];
+            Span<T> means = stackalloc T[length];
+            Span<T> variances = stackalloc T[length];
+            geometry.FirstValues(item, (T*)rows, shifts);
+            geometry.Sums(item, (T*)rows, shifts, (T*)rows, shifts, sums, squareSums);
+            if (ShiftedMoments(item, shifts, sums, squareSums, means, variances, limit))
             {
-                shifts[i] = x[geometry.RowOffset(item.Start, item.FirstChannel + i)];
+                geometry.Sums(item, (T*)rows, means, (T*)rows, means, sums, squareSums);
+                ShiftedMoments(item, means, sums, squareSums, means, variances, limit);
             }
 
-            geometry.Sums<T>(item, x, shifts, x, shifts, sums, squareSums);
-            var resum = false;
-            for (var i = 0; i < item.Channels; i++)
-            {
-                var meanOffset = sums[i] / item.Values;
-                var pairVariance = Math.Max(0, squareSums[i] / item.Values - meanOffset * meanOffset);
-                resum |= meanOffset * meanOffset > pairVariance * limit;
-                ((T*)mean)[item.Pair(i)] = T.CreateTruncating(double.CreateTruncating(shifts[i]) + meanOffset);
-                ((T*)variance)[item.Pair(i)] = T.CreateTruncating(pairVariance);
-            }
-
-            if (resum)
-            {
-                var means = new ReadOnlySpan<T>((T*)mean + item.Pair(0), item.Channels);
-                geometry.Sums<T>(item, x, means, x, means, sums, squareSums);
-                for (var i = 0; i < item.Channels; i++)
-                {
-                    var meanOffset = sums[i] / item.Values;
-                    ((T*)variance)[item.Pair(i)] = T.CreateTruncating(Math.Max(0, squareSums[i] / item.Values - meanOffset * meanOffset));
-                }
-            }
+            item.Store(means, (T*)mean);
+            item.Store(variances, (T*)variance);
         });
+    }
+
+    /// <summary>
+    /// Means and variances from the sums around <paramref name="shifts"/>; true when some pair's mean lies so far from
+    /// its shift that the variance must be summed again around the mean.
+    /// </summary>
+    private static bool ShiftedMoments<T>(WorkItem item, ReadOnlySpan<T> shifts, ReadOnlySpan<T> sums,
+        ReadOnlySpan<T> squareSums, Span<T> means, Span<T> variances, T limit)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var perValue = new Vector<T>(T.One / T.CreateTruncating(item.Values));
+        var limits = new Vector<T>(limit);
+        var resum = false;
+        for (var i = 0; i < means.Length; i += Vector<T>.Count)
+        {
+            var meanOffset = new Vector<T>(sums[i..]) * perValue;
+            var variance = Vector.Max(new Vector<T>(squareSums[i..]) * perValue - meanOffset * meanOffset, Vector<T>.Zero);
+            resum |= Vector.GreaterThanAny(meanOffset * meanOffset, variance * limits);
+            (new Vector<T>(shifts[i..]) + meanOffset).CopyTo(means[i..]);
+            variance.CopyTo(variances[i..]);
+        }
+
+        return resum;
     }
 
     private static void Normalize<T>(Geometry geometry, nint rows, (nint Mean, nint Invstd, nint Weight, nint Bias) pairs, nint output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        geometry.ForEachWorkItem(item =>
+        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
-            Span<T> scales = stackalloc T[item.Channels];
-            Span<T> zeros = stackalloc T[item.Channels];
-            Span<T> shifts = stackalloc T[item.Channels];
-            zeros.Clear();
-            for (var i = 0; i < item.Channels; i++)
+            var length = Padded<T>(item.Channels);
+            Span<T> means = stackalloc T[length];
+            Span<T> invstds = stackalloc T[length];
+            Span<T> weights = stackalloc T[length];
+            Span<T> biases = stackalloc T[length];
+            Span<T> scales = stackalloc T[length];
+            Span<T> shifts = stackalloc T[length];
+            Span<T> zeros = stackalloc T[length];
+            item.LoadPairs((T*)pairs.Mean, means);
+            item.LoadPairs((T*)pairs.Invstd, invstds);
+            item.LoadChannels((T*)pairs.Weight, weights);
+            item.LoadChannels((T*)pairs.Bias, biases);
+            for (var i = 0; i < length; i += Vector<T>.Count)
             {
-                var channel = item.FirstChannel + i;
-                var scale = ((T*)pairs.Invstd)[item.Pair(i)] * (pairs.Weight == 0 ? T.One : ((T*)pairs.Weight)[channel]);
-                scales[i] = scale;
-                shifts[i] = (pairs.Bias == 0 ? T.Zero : ((T*)pairs.Bias)[channel]) - ((T*)pairs.Mean)[item.Pair(i)] * scale;
+                var scale = new Vector<T>(invstds[i..]) * new Vector<T>(weights[i..]);
+                scale.CopyTo(scales[i..]);
+                (new Vector<T>(biases[i..]) - new Vector<T>(means[i..]) * scale).CopyTo(shifts[i..]);
             }
 
-            geometry.Combine<T>(item, (T*)rows, scales, (T*)rows, zeros, shifts, (T*)output);
+            geometry.Combine(item, (T*)rows, scales, (T*)rows, zeros, shifts, (T*)output);
         });
     }
 
@@ -181,53 +201,70 @@ internal static unsafe class GhostCpuKernels
         (nint Mean, nint Invstd, nint Weight, nint GradSum, nint GradDotNormalized) pairs, nint gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var gradSums = new double[geometry.Pairs];
-        var gradDotCentered = new double[geometry.Pairs];
-        geometry.ForEachWorkItem(item =>
+        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
-            Span<T> zeros = stackalloc T[item.Channels];
-            zeros.Clear();
-            var means = new ReadOnlySpan<T>((T*)pairs.Mean + item.Pair(0), item.Channels);
-            geometry.Sums<T>(item, (T*)grad, zeros, (T*)rows, means,
-                gradSums.AsSpan((int)item.Pair(0), item.Channels), gradDotCentered.AsSpan((int)item.Pair(0), item.Channels));
-        });
-        geometry.ForEachWorkItem(item =>
-        {
-            Span<T> a = stackalloc T[item.Channels];
-            Span<T> b = stackalloc T[item.Channels];
-            Span<T> c = stackalloc T[item.Channels];
-            for (var i = 0; i < item.Channels; i++)
+            var length = Padded<T>(item.Channels);
+            Span<T> zeros = stackalloc T[length];
+            Span<T> means = stackalloc T[length];
+            Span<T> invstds = stackalloc T[length];
+            Span<T> gradSums = stackalloc T[length];
+            Span<T> gradDotCentered = stackalloc T[length];
+            item.LoadPairs((T*)pairs.Mean, means);
+            item.LoadPairs((T*)pairs.Invstd, invstds);
+            geometry.Sums(item, (T*)grad, zeros, (T*)rows, means, gradSums, gradDotCentered);
+            for (var i = 0; i < length; i += Vector<T>.Count)
             {
-                var pair = item.Pair(i);
-                var mean = double.CreateTruncating(((T*)pairs.Mean)[pair]);
-                var invstd = double.CreateTruncating(((T*)pairs.Invstd)[pair]);
-                var weight = pairs.Weight == 0 ? 1.0 : double.CreateTruncating(((T*)pairs.Weight)[item.FirstChannel + i]);
-                var dotNormalized = gradDotCentered[pair] * invstd;
-                var scale = invstd * weight;
-                var inputScale = -scale * invstd * dotNormalized / item.Values;
-                a[i] = T.CreateTruncating(scale);
-                b[i] = T.CreateTruncating(inputScale);
-                c[i] = T.CreateTruncating(-scale * gradSums[pair] / item.Values - inputScale * mean);
-                ((T*)pairs.GradSum)[pair] = T.CreateTruncating(gradSums[pair]);
-                ((T*)pairs.GradDotNormalized)[pair] = T.CreateTruncating(dotNormalized);
+                (new Vector<T>(gradDotCentered[i..]) * new Vector<T>(invstds[i..])).CopyTo(gradDotCentered[i..]);
             }
 
-            geometry.Combine<T>(item, (T*)grad, a, (T*)rows, b, c, (T*)gradInput);
+            item.Store(gradSums, (T*)pairs.GradSum);
+            item.Store(gradDotCentered, (T*)pairs.GradDotNormalized);
+        });
+        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        {
+            var length = Padded<T>(item.Channels);
+            Span<T> means = stackalloc T[length];
+            Span<T> invstds = stackalloc T[length];
+            Span<T> weights = stackalloc T[length];
+            Span<T> gradSums = stackalloc T[length];
+            Span<T> gradDotNormalized = stackalloc T[length];
+            Span<T> a = stackalloc T[length];
+            Span<T> b = stackalloc T[length];
+            Span<T> c = stackalloc T[length];
+            item.LoadPairs((T*)pairs.Mean, means);
+            item.LoadPairs((T*)pairs.Invstd, invstds);
+            item.LoadChannels((T*)pairs.Weight, weights);
+            item.LoadPairs((T*)pairs.GradSum, gradSums);
+            item.LoadPairs((T*)pairs.GradDotNormalized, gradDotNormalized);
+            var perValue = new Vector<T>(T.One / T.CreateTruncating(item.Values));
+            for (var i = 0; i < length; i += Vector<T>.Count)
+            {
+                var invstd = new Vector<T>(invstds[i..]);
+                var gradScale = invstd * new Vector<T>(weights[i..]);
+                var inputScale = -gradScale * invstd * new Vector<T>(gradDotNormalized[i..]) * perValue;
+                gradScale.CopyTo(a[i..]);
+                inputScale.CopyTo(b[i..]);
+                (-gradScale * new Vector<T>(gradSums[i..]) * perValue - inputScale * new Vector<T>(means[i..])).CopyTo(c[i..]);
+            }
+
+            geometry.Combine(item, (T*)grad, a, (T*)rows, b, c, (T*)gradInput);
         });
     }
+
+    /// <summary><paramref name="count"/> rounded up to whole vectors, so per-pair loops need no scalar remainder.</summary>
+    private static int Padded<T>(int count) => (count + Vector<T>.Count - 1) / Vector<T>.Count * Vector<T>.Count;
+
+    private static Tensor WeightOrOnes(Tensor? weight, Tensor rows) =>
+        weight is null ? ones(rows.shape[1], rows.dtype) : As(weight, rows);
+
+    private static Tensor BiasOrZeros(Tensor? bias, Tensor rows) =>
+        bias is null ? zeros(rows.shape[1], rows.dtype) : As(bias, rows);
 
     /// <summary><paramref name="tensor"/> detached, contiguous and of the element type of <paramref name="rows"/>.</summary>
     private static Tensor As(Tensor tensor, Tensor rows) => tensor.detach().to_type(rows.dtype).contiguous();
 
-    private static Tensor? AsOptional(Tensor? tensor, Tensor rows) => tensor is null ? null : As(tensor, rows);
-
-    private static nint Data(Tensor? tensor)
+    private static nint Data(Tensor tensor)
     {
-        if (tensor is null)
-        {
-            return 0;
-        }
-
         fixed (byte* data = tensor.bytes)
         {
             // Torch owns the memory and the caller keeps the tensor alive, so the address stays valid after the block.
@@ -240,6 +277,18 @@ internal static unsafe class GhostCpuKernels
     {
         /// <summary>Index of the <paramref name="i"/>-th channel's (ghost batch, channel) pair.</summary>
         public long Pair(int i) => Ghost * ChannelCount + FirstChannel + i;
+
+        /// <summary>Copies the item's values of a per-pair tensor into the start of <paramref name="destination"/>.</summary>
+        public void LoadPairs<T>(T* perPair, Span<T> destination) where T : unmanaged =>
+            new ReadOnlySpan<T>(perPair + Pair(0), Channels).CopyTo(destination);
+
+        /// <summary>Copies the item's values of a per-channel tensor into the start of <paramref name="destination"/>.</summary>
+        public void LoadChannels<T>(T* perChannel, Span<T> destination) where T : unmanaged =>
+            new ReadOnlySpan<T>(perChannel + FirstChannel, Channels).CopyTo(destination);
+
+        /// <summary>Writes the item's values (the start of <paramref name="source"/>) into a per-pair tensor.</summary>
+        public void Store<T>(ReadOnlySpan<T> source, T* perPair) where T : unmanaged =>
+            source[..Channels].CopyTo(new Span<T>(perPair + Pair(0), Channels));
     }
 
     /// <summary>The shape of the rows, the cut into ghost batches and the loops over it.</summary>
@@ -284,20 +333,30 @@ internal static unsafe class GhostCpuKernels
             }
         }
 
-        /// <summary>Σ(u − p) and Σ(u − p)(v − q) of every pair of the item; p and q are indexed by channel in the item.</summary>
-        public void Sums<T>(WorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q, Span<double> sums,
-            Span<double> productSums)
+        /// <summary>The first value of each of the item's pairs: <c>rows[start of ghost batch, channel, 0]</c>.</summary>
+        public void FirstValues<T>(WorkItem item, T* rows, Span<T> firstValues) where T : unmanaged
+        {
+            for (var i = 0; i < item.Channels; i++)
+            {
+                firstValues[i] = rows[RowOffset(item.Start, item.FirstChannel + i)];
+            }
+        }
+
+        /// <summary>
+        /// Σ(u − p) and Σ(u − p)(v − q) of every pair of the item, into the start of <paramref name="sums"/> and
+        /// <paramref name="productSums"/>; p and q are indexed by channel in the item.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Sums<T>(WorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q, Span<T> sums, Span<T> productSums)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             var width = Vector<T>.Count;
             if (_valuesPerRow == 1)
             {
                 // One value per row: vectorised across the item's channels, which are contiguous in each sample.
-                Span<T> sumAccumulator = stackalloc T[item.Channels];
-                Span<T> productAccumulator = stackalloc T[item.Channels];
-                sumAccumulator.Clear();
-                productAccumulator.Clear();
-                fixed (T* pAt = p, qAt = q, sumAt = sumAccumulator, productAt = productAccumulator)
+                sums.Clear();
+                productSums.Clear();
+                fixed (T* pAt = p, qAt = q, sumAt = sums, productAt = productSums)
                 {
                     for (var sample = item.Start; sample < item.End; sample++)
                     {
@@ -317,12 +376,6 @@ internal static unsafe class GhostCpuKernels
                             productAt[i] += du * (vAt[i] - qAt[i]);
                         }
                     }
-                }
-
-                for (var i = 0; i < item.Channels; i++)
-                {
-                    sums[i] = double.CreateTruncating(sumAccumulator[i]);
-                    productSums[i] = double.CreateTruncating(productAccumulator[i]);
                 }
 
                 return;
@@ -359,12 +412,13 @@ internal static unsafe class GhostCpuKernels
                     productSum += double.CreateTruncating(rowProductSum);
                 }
 
-                sums[i] = sum;
-                productSums[i] = productSum;
+                sums[i] = T.CreateTruncating(sum);
+                productSums[i] = T.CreateTruncating(productSum);
             }
         }
 
         /// <summary>output = a·u + b·v + c over every pair of the item; a, b, c are indexed by channel in the item.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Combine<T>(WorkItem item, T* u, ReadOnlySpan<T> a, T* v, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T* output)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
