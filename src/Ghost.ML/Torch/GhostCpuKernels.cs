@@ -18,8 +18,11 @@ namespace Ghost.ML.Torch;
 /// sample and spread over <c>torch.get_num_threads()</c> threads. Rows shorter than the vector width (e.g. <c>[N, C]</c>
 /// input) are vectorised across channels instead of along the row. Per-pair tensors are <c>[ghost batches, C]</c> in
 /// the element type of the rows. The loops are compiled fully optimised on first use: at tier 0 the vector operations
-/// are calls, several times slower, and a training run would pay that until tiering caught up.
+/// are calls, several times slower, and a training run would pay that until tiering caught up. Scratch spans are not
+/// zeroed (<see cref="SkipLocalsInitAttribute"/>): only their first <c>Channels</c> values are ever stored, and the loops
+/// clear what they read beyond that.
 /// </remarks>
+[SkipLocalsInit]
 internal static unsafe class GhostCpuKernels
 {
     private const long ValuesPerWorkItem = 1024;
@@ -182,6 +185,7 @@ internal static unsafe class GhostCpuKernels
             Span<T> scales = stackalloc T[length];
             Span<T> shifts = stackalloc T[length];
             Span<T> zeros = stackalloc T[length];
+            zeros.Clear();
             item.LoadPairs((T*)pairs.Mean, means);
             item.LoadPairs((T*)pairs.Invstd, invstds);
             item.LoadChannels((T*)pairs.Weight, weights);
@@ -209,6 +213,7 @@ internal static unsafe class GhostCpuKernels
             Span<T> invstds = stackalloc T[length];
             Span<T> gradSums = stackalloc T[length];
             Span<T> gradDotCentered = stackalloc T[length];
+            zeros.Clear();
             item.LoadPairs((T*)pairs.Mean, means);
             item.LoadPairs((T*)pairs.Invstd, invstds);
             geometry.Sums(item, (T*)grad, zeros, (T*)rows, means, gradSums, gradDotCentered);
@@ -336,6 +341,7 @@ internal static unsafe class GhostCpuKernels
         /// <summary>The first value of each of the item's pairs: <c>rows[start of ghost batch, channel, 0]</c>.</summary>
         public void FirstValues<T>(WorkItem item, T* rows, Span<T> firstValues) where T : unmanaged
         {
+            firstValues.Clear();
             for (var i = 0; i < item.Channels; i++)
             {
                 firstValues[i] = rows[RowOffset(item.Start, item.FirstChannel + i)];
@@ -344,18 +350,18 @@ internal static unsafe class GhostCpuKernels
 
         /// <summary>
         /// Σ(u − p) and Σ(u − p)(v − q) of every pair of the item, into the start of <paramref name="sums"/> and
-        /// <paramref name="productSums"/>; p and q are indexed by channel in the item.
+        /// <paramref name="productSums"/> (the rest is cleared); p and q are indexed by channel in the item.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Sums<T>(WorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q, Span<T> sums, Span<T> productSums)
             where T : unmanaged, IFloatingPointIeee754<T>
         {
             var width = Vector<T>.Count;
+            sums.Clear();
+            productSums.Clear();
             if (_valuesPerRow == 1)
             {
                 // One value per row: vectorised across the item's channels, which are contiguous in each sample.
-                sums.Clear();
-                productSums.Clear();
                 fixed (T* pAt = p, qAt = q, sumAt = sums, productAt = productSums)
                 {
                     for (var sample = item.Start; sample < item.End; sample++)
