@@ -69,6 +69,20 @@ public abstract class GhostBatchNorm : BatchNorm
         }
     }
 
+    /// <summary>
+    /// Whether the tensors saved for the backward (the input and the per-ghost-batch statistics) are kept after the
+    /// backward has run; false by default.
+    /// </summary>
+    /// <remarks>
+    /// TorchSharp frees a custom autograd node's saved tensors only with the whole graph, where PyTorch frees them as
+    /// each node's backward finishes. The layer therefore frees them itself, which keeps a training step's peak memory
+    /// at BatchNorm's level; the price is that a graph through the layer can be backpropagated only once. Set this to
+    /// true before calling <c>backward(retain_graph: true)</c> and backpropagating the same graph again: a second
+    /// backward through released tensors ends the process with an <see cref="InvalidOperationException"/>, because
+    /// TorchSharp cannot pass exceptions out of a custom backward.
+    /// </remarks>
+    public bool KeepSavedTensorsAfterBackward { get; set; }
+
     /// <summary>The input shape the layer accepts, for error messages, e.g. <c>[N, 64, H, W]</c>.</summary>
     protected abstract string ExpectedShape { get; }
 
@@ -131,7 +145,7 @@ public abstract class GhostBatchNorm : BatchNorm
         }
 
         var output = GhostNormalization.apply(rows, weight?.to_type(computeType)!, bias?.to_type(computeType)!, mean,
-            (variance + eps).rsqrt_(), layout, valuesPerGhostBatch);
+            (variance + eps).rsqrt_(), layout, valuesPerGhostBatch, KeepSavedTensorsAfterBackward);
         if (track_running_stats && running_mean is not null && running_var is not null)
         {
             UpdateRunningStatistics(layout.Count, valuesPerGhostBatch, mean, variance);

@@ -12,7 +12,8 @@ namespace Ghost.ML.Torch;
 /// <remarks>
 /// Arguments of <c>apply</c>: rows <c>[N, C, S]</c>, weight <c>[C]</c> or null, bias <c>[C]</c> or null, mean and
 /// invstd <c>[ghost batches, C]</c> (no gradient flows into them: they are treated as functions of the input through
-/// the closed-form backward below), the <see cref="GhostBatchLayout"/>, values per ghost batch <c>[ghost batches, 1]</c>.
+/// the closed-form backward below), the <see cref="GhostBatchLayout"/>, values per ghost batch <c>[ghost batches, 1]</c>,
+/// and whether the saved tensors outlive the backward (<see cref="GhostBatchNorm.KeepSavedTensorsAfterBackward"/>).
 /// </remarks>
 internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNormalization>
 {
@@ -20,6 +21,9 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     // this thread's next call instead of waiting for finalisation (which would keep full-size buffers alive).
     [ThreadStatic]
     private static List<Tensor>? _returnedGradients;
+
+    private const string SavedTensorsReleased = "released";
+    private const string KeepSavedTensors = "keep";
 
     /// <inheritdoc/>
     public override string Name => "GhostBatchNormBackward";
@@ -30,6 +34,7 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
         ReleaseReturnedGradients();
         var (rows, weight, bias, mean, invstd, layout, valuesPerGhostBatch) = Unpack(vars);
         ctx.save_for_backward([rows, weight!, mean, invstd, valuesPerGhostBatch]);
+        ctx.save_data(KeepSavedTensors, vars[7]);
         ctx.save_data("bias", bias is not null);
         ctx.save_data("layout", layout);
         return GhostCpuKernels.CanRun(rows)
@@ -41,6 +46,12 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
     {
         ReleaseReturnedGradients();
+        if (ctx.get_data(SavedTensorsReleased) is true)
+        {
+            throw new InvalidOperationException(
+                "Trying to backward through a GhostBatchNorm layer a second time: the layer frees its saved tensors as its backward runs. Set GhostBatchNorm.KeepSavedTensorsAfterBackward to true to backpropagate through a graph more than once (retain_graph).");
+        }
+
         List<Tensor> gradients;
         using (var scope = NewDisposeScope())
         {
@@ -59,12 +70,20 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
                 gradInput,
                 weight is null ? null! : gradDotNormalized.sum(dim: 0),
                 hasBias ? gradSum.sum(dim: 0) : null!,
-                null!, null!, null!, null!,
+                null!, null!, null!, null!, null!,
             ];
             foreach (var gradient in gradients)
             {
                 gradient?.DetachFromDisposeScope();
             }
+        }
+
+        // TorchSharp keeps a custom node's saved tensors until the whole graph is freed, where PyTorch frees them as
+        // the node's backward finishes: without this every ghost layer's input would stay alive through the backward.
+        if (ctx.get_data(KeepSavedTensors) is not true)
+        {
+            ctx.Dispose();
+            ctx.save_data(SavedTensorsReleased, true);
         }
 
         grad_output.Dispose();

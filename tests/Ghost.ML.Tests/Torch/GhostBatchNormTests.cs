@@ -171,6 +171,21 @@ public sealed class GhostBatchNormTests
     }
 
     [TestMethod]
+    public void KeptSavedTensorsAllowASecondBackwardThroughTheSameGraph()
+    {
+        manual_seed(9);
+        using var layer = Create(2, 3, ghostBatchSize: 4);
+        layer.KeepSavedTensorsAfterBackward = true;
+        layer.train();
+        var x = randn(8, 3, 2, 2, dtype: ScalarType.Float64).requires_grad_();
+        var loss = (layer.forward(x) * randn(8, 3, 2, 2, dtype: ScalarType.Float64)).sum();
+        loss.backward(retain_graph: true);
+        var once = x.grad!.clone();
+        loss.backward();
+        TensorAssert.AreClose(once * 2, x.grad!, 1e-12, "input gradient after two backward passes");
+    }
+
+    [TestMethod]
     public void EachGhostBatchIsNormalizedOnItsOwn()
     {
         manual_seed(1);
