@@ -23,8 +23,10 @@ namespace Ghost.ML.Torch;
 /// average over every ghost batch seen. The n updates are applied in closed form, without a loop.
 /// </para>
 /// <para>
-/// Training costs about what BatchNorm costs: the moments of all ghost batches come from one pass of row reductions,
-/// and the normalisation is a single autograd node with a hand-written backward (no per-ghost-batch native calls).
+/// Training costs about what BatchNorm costs: on the CPU the moments of all ghost batches take one pass and the
+/// normalisation one, in vectorised managed kernels, with a hand-written backward of two passes; other devices use
+/// torch operations over a <c>[ghost batches, G, C, …]</c> view. There is no per-ghost-batch loop of native calls.
+/// The tensors saved for the backward are freed when it has run (see <see cref="KeepSavedTensorsAfterBackward"/>).
 /// </para>
 /// <para>
 /// Tail policy: ghost batches hold exactly <see cref="GhostBatchSize"/> samples except the last, which holds the
