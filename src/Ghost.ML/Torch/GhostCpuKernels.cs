@@ -342,6 +342,12 @@ internal static unsafe class GhostCpuKernels
         public void FirstValues<T>(WorkItem item, T* rows, Span<T> firstValues) where T : unmanaged
         {
             firstValues.Clear();
+            if (_valuesPerRow == 1)
+            {
+                new ReadOnlySpan<T>(rows + RowOffset(item.Start, item.FirstChannel), item.Channels).CopyTo(firstValues);
+                return;
+            }
+
             for (var i = 0; i < item.Channels; i++)
             {
                 firstValues[i] = rows[RowOffset(item.Start, item.FirstChannel + i)];
@@ -361,25 +367,35 @@ internal static unsafe class GhostCpuKernels
             productSums.Clear();
             if (_valuesPerRow == 1)
             {
-                // One value per row: vectorised across the item's channels, which are contiguous in each sample.
+                // One value per row: vectorised across the item's channels, which are contiguous in each sample; each
+                // vector of channels is summed over the ghost batch in registers.
                 fixed (T* pAt = p, qAt = q, sumAt = sums, productAt = productSums)
                 {
-                    for (var sample = item.Start; sample < item.End; sample++)
+                    T* u0 = u + RowOffset(item.Start, item.FirstChannel), v0 = v + RowOffset(item.Start, item.FirstChannel);
+                    var stride = _channels;
+                    var i = 0;
+                    for (; i + width <= item.Channels; i += width)
                     {
-                        T* uAt = u + RowOffset(sample, item.FirstChannel), vAt = v + RowOffset(sample, item.FirstChannel);
-                        var i = 0;
-                        for (; i + width <= item.Channels; i += width)
+                        var (pVector, qVector) = (Vector.Load(pAt + i), Vector.Load(qAt + i));
+                        var (sumVector, productVector) = (Vector<T>.Zero, Vector<T>.Zero);
+                        for (long sample = 0, end = item.End - item.Start; sample < end; sample++)
                         {
-                            var du = Vector.Load(uAt + i) - Vector.Load(pAt + i);
-                            Vector.Store(Vector.Load(sumAt + i) + du, sumAt + i);
-                            Vector.Store(Vector.Load(productAt + i) + du * (Vector.Load(vAt + i) - Vector.Load(qAt + i)), productAt + i);
+                            var du = Vector.Load(u0 + sample * stride + i) - pVector;
+                            sumVector += du;
+                            productVector += du * (Vector.Load(v0 + sample * stride + i) - qVector);
                         }
 
-                        for (; i < item.Channels; i++)
+                        Vector.Store(sumVector, sumAt + i);
+                        Vector.Store(productVector, productAt + i);
+                    }
+
+                    for (; i < item.Channels; i++)
+                    {
+                        for (long sample = 0, end = item.End - item.Start; sample < end; sample++)
                         {
-                            var du = uAt[i] - pAt[i];
+                            var du = u0[sample * stride + i] - pAt[i];
                             sumAt[i] += du;
-                            productAt[i] += du * (vAt[i] - qAt[i]);
+                            productAt[i] += du * (v0[sample * stride + i] - qAt[i]);
                         }
                     }
                 }
