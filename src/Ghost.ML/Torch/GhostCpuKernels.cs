@@ -14,13 +14,13 @@ namespace Ghost.ML.Torch;
 /// same formulas.
 /// </summary>
 /// <remarks>
-/// Work is cut into (ghost batch, block of channels) items of about <see cref="ValuesPerWorkItem"/> values per
-/// sample and spread over <c>torch.get_num_threads()</c> threads. Rows shorter than the vector width (e.g. <c>[N, C]</c>
-/// input) are vectorised across channels instead of along the row. Per-pair tensors are <c>[ghost batches, C]</c> in
-/// the element type of the rows. The loops are compiled fully optimised on first use: at tier 0 the vector operations
-/// are calls, several times slower, and a training run would pay that until tiering caught up. Scratch spans are not
-/// zeroed (<see cref="SkipLocalsInitAttribute"/>): only their first <c>Channels</c> values are ever stored, and the loops
-/// clear what they read beyond that.
+/// The loops, and the cut into (ghost batch, block of channels) work items of about <see cref="ValuesPerWorkItem"/>
+/// values per sample run on <c>torch.get_num_threads()</c> threads, are in <see cref="GhostCpuLoops"/>; this class
+/// holds the per-pair arithmetic. Per-pair tensors are <c>[ghost batches, C]</c> in the element type of the rows. The
+/// loops are compiled fully optimised on first use: at tier 0 the vector operations are calls, several times slower,
+/// and a training run would pay that until tiering caught up. Per-pair scratch spans are padded to whole vectors and
+/// not zeroed (<see cref="SkipLocalsInitAttribute"/>): the padding lanes are computed on and discarded, and the one
+/// decision that reads every lane (whether to re-sum around the mean) only sees cleared padding.
 /// </remarks>
 [SkipLocalsInit]
 internal static unsafe class GhostCpuKernels
@@ -49,6 +49,7 @@ internal static unsafe class GhostCpuKernels
     /// <param name="layout">How the batch is cut into ghost batches.</param>
     public static (Tensor Mean, Tensor Variance) Moments(Tensor rows, GhostBatchLayout layout)
     {
+        CheckRows(rows, layout);
         var mean = empty(layout.Count, rows.shape[1], rows.dtype);
         var variance = empty(layout.Count, rows.shape[1], rows.dtype);
         using var scope = NewDisposeScope();
@@ -56,11 +57,11 @@ internal static unsafe class GhostCpuKernels
         var limit = GhostMoments.OnePassLimit(rows.dtype);
         if (rows.dtype == ScalarType.Float32)
         {
-            Moments(new Geometry(rows, layout), Data(rows), Data(mean), Data(variance), (float)limit);
+            Moments(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), Data(mean), Data(variance), (float)limit);
         }
         else
         {
-            Moments(new Geometry(rows, layout), Data(rows), Data(mean), Data(variance), limit);
+            Moments(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), Data(mean), Data(variance), limit);
         }
 
         return (mean, variance);
@@ -75,6 +76,11 @@ internal static unsafe class GhostCpuKernels
     /// <param name="layout">How the batch is cut into ghost batches.</param>
     public static Tensor Normalize(Tensor rows, Tensor mean, Tensor invstd, Tensor? weight, Tensor? bias, GhostBatchLayout layout)
     {
+        CheckRows(rows, layout);
+        CheckShape(mean, PerPairShape(rows, layout), nameof(mean));
+        CheckShape(invstd, PerPairShape(rows, layout), nameof(invstd));
+        CheckShape(weight, [rows.shape[1]], nameof(weight));
+        CheckShape(bias, [rows.shape[1]], nameof(bias));
         var output = empty(rows.shape, rows.dtype);
         using var scope = NewDisposeScope();
         (rows, mean, invstd) = (rows.contiguous(), As(mean, rows), As(invstd, rows));
@@ -82,11 +88,11 @@ internal static unsafe class GhostCpuKernels
         var pairs = (Data(mean), Data(invstd), Data(weight), Data(bias));
         if (rows.dtype == ScalarType.Float32)
         {
-            Normalize<float>(new Geometry(rows, layout), Data(rows), pairs, Data(output));
+            Normalize<float>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), pairs, Data(output));
         }
         else
         {
-            Normalize<double>(new Geometry(rows, layout), Data(rows), pairs, Data(output));
+            Normalize<double>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), pairs, Data(output));
         }
 
         return output;
@@ -106,6 +112,11 @@ internal static unsafe class GhostCpuKernels
     public static (Tensor GradInput, Tensor GradSum, Tensor GradDotNormalized) Backward(Tensor grad, Tensor rows,
         Tensor mean, Tensor invstd, Tensor? weight, GhostBatchLayout layout)
     {
+        CheckRows(rows, layout);
+        CheckShape(grad, rows.shape, nameof(grad));
+        CheckShape(mean, PerPairShape(rows, layout), nameof(mean));
+        CheckShape(invstd, PerPairShape(rows, layout), nameof(invstd));
+        CheckShape(weight, [rows.shape[1]], nameof(weight));
         var gradInput = empty(rows.shape, rows.dtype);
         var gradSum = empty(mean.shape, rows.dtype);
         var gradDotNormalized = empty(mean.shape, rows.dtype);
@@ -115,20 +126,20 @@ internal static unsafe class GhostCpuKernels
         var pairs = (Data(mean), Data(invstd), Data(weight), Data(gradSum), Data(gradDotNormalized));
         if (rows.dtype == ScalarType.Float32)
         {
-            Backward<float>(new Geometry(rows, layout), Data(grad), Data(rows), pairs, Data(gradInput));
+            Backward<float>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(grad), Data(rows), pairs, Data(gradInput));
         }
         else
         {
-            Backward<double>(new Geometry(rows, layout), Data(grad), Data(rows), pairs, Data(gradInput));
+            Backward<double>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(grad), Data(rows), pairs, Data(gradInput));
         }
 
         return (gradInput, gradSum, gradDotNormalized);
     }
 
-    private static void Moments<T>(Geometry geometry, nint rows, nint mean, nint variance, T limit)
+    private static void Moments<T>(GhostCpuLoops loops, nint rows, nint mean, nint variance, T limit)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
             var length = Padded<T>(item.Channels);
             Span<T> shifts = stackalloc T[length];
@@ -136,11 +147,11 @@ internal static unsafe class GhostCpuKernels
             Span<T> squareSums = stackalloc T[length];
             Span<T> means = stackalloc T[length];
             Span<T> variances = stackalloc T[length];
-            geometry.FirstValues(item, (T*)rows, shifts);
-            geometry.Sums(item, (T*)rows, shifts, (T*)rows, shifts, sums, squareSums);
+            loops.FirstValues(item, (T*)rows, shifts);
+            loops.Sums(item, (T*)rows, shifts, (T*)rows, shifts, sums, squareSums);
             if (ShiftedMoments(item, shifts, sums, squareSums, means, variances, limit))
             {
-                geometry.Sums(item, (T*)rows, means, (T*)rows, means, sums, squareSums);
+                loops.Sums(item, (T*)rows, means, (T*)rows, means, sums, squareSums);
                 ShiftedMoments(item, means, sums, squareSums, means, variances, limit);
             }
 
@@ -153,7 +164,7 @@ internal static unsafe class GhostCpuKernels
     /// Means and variances from the sums around <paramref name="shifts"/>; true when some pair's mean lies so far from
     /// its shift that the variance must be summed again around the mean.
     /// </summary>
-    private static bool ShiftedMoments<T>(WorkItem item, ReadOnlySpan<T> shifts, ReadOnlySpan<T> sums,
+    private static bool ShiftedMoments<T>(GhostCpuWorkItem item, ReadOnlySpan<T> shifts, ReadOnlySpan<T> sums,
         ReadOnlySpan<T> squareSums, Span<T> means, Span<T> variances, T limit)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -172,10 +183,10 @@ internal static unsafe class GhostCpuKernels
         return resum;
     }
 
-    private static void Normalize<T>(Geometry geometry, nint rows, (nint Mean, nint Invstd, nint Weight, nint Bias) pairs, nint output)
+    private static void Normalize<T>(GhostCpuLoops loops, nint rows, (nint Mean, nint Invstd, nint Weight, nint Bias) pairs, nint output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
             var length = Padded<T>(item.Channels);
             Span<T> means = stackalloc T[length];
@@ -197,35 +208,36 @@ internal static unsafe class GhostCpuKernels
                 (new Vector<T>(biases[i..]) - new Vector<T>(means[i..]) * scale).CopyTo(shifts[i..]);
             }
 
-            geometry.Combine(item, (T*)rows, scales, (T*)rows, zeros, shifts, (T*)output);
+            loops.Combine(item, (T*)rows, scales, (T*)rows, zeros, shifts, (T*)output);
         });
     }
 
-    private static void Backward<T>(Geometry geometry, nint grad, nint rows,
+    private static void Backward<T>(GhostCpuLoops loops, nint grad, nint rows,
         (nint Mean, nint Invstd, nint Weight, nint GradSum, nint GradDotNormalized) pairs, nint gradInput)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
             var length = Padded<T>(item.Channels);
             Span<T> zeros = stackalloc T[length];
             Span<T> means = stackalloc T[length];
             Span<T> invstds = stackalloc T[length];
             Span<T> gradSums = stackalloc T[length];
-            Span<T> gradDotCentered = stackalloc T[length];
+            Span<T> gradDotNormalized = stackalloc T[length];
             zeros.Clear();
             item.LoadPairs((T*)pairs.Mean, means);
             item.LoadPairs((T*)pairs.Invstd, invstds);
-            geometry.Sums(item, (T*)grad, zeros, (T*)rows, means, gradSums, gradDotCentered);
+            loops.Sums(item, (T*)grad, zeros, (T*)rows, means, gradSums, gradDotNormalized);
+            // Σg·(x − mean) becomes Σg·x̂ in place.
             for (var i = 0; i < length; i += Vector<T>.Count)
             {
-                (new Vector<T>(gradDotCentered[i..]) * new Vector<T>(invstds[i..])).CopyTo(gradDotCentered[i..]);
+                (new Vector<T>(gradDotNormalized[i..]) * new Vector<T>(invstds[i..])).CopyTo(gradDotNormalized[i..]);
             }
 
             item.Store(gradSums, (T*)pairs.GradSum);
-            item.Store(gradDotCentered, (T*)pairs.GradDotNormalized);
+            item.Store(gradDotNormalized, (T*)pairs.GradDotNormalized);
         });
-        geometry.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
             var length = Padded<T>(item.Channels);
             Span<T> means = stackalloc T[length];
@@ -252,9 +264,38 @@ internal static unsafe class GhostCpuKernels
                 (-gradScale * new Vector<T>(gradSums[i..]) * perValue - inputScale * new Vector<T>(means[i..])).CopyTo(c[i..]);
             }
 
-            geometry.Combine(item, (T*)grad, a, (T*)rows, b, c, (T*)gradInput);
+            loops.Combine(item, (T*)grad, a, (T*)rows, b, c, (T*)gradInput);
         });
     }
+
+    /// <exception cref="ArgumentException">The rows are not <c>[N, C, S]</c> or the layout does not cut exactly N samples.</exception>
+    private static void CheckRows(Tensor rows, GhostBatchLayout layout)
+    {
+        if (rows.ndim != 3)
+        {
+            throw new ArgumentException($"Expected rows of shape [N, C, S]; got [{string.Join(", ", rows.shape)}].", nameof(rows));
+        }
+
+        var last = layout.Count - 1;
+        if (layout.Start(last) + layout.Size(last) != rows.shape[0])
+        {
+            throw new ArgumentException(
+                $"The ghost batch layout covers {layout.Start(last) + layout.Size(last)} samples; the rows hold {rows.shape[0]}.",
+                nameof(layout));
+        }
+    }
+
+    /// <exception cref="ArgumentException"><paramref name="tensor"/> is not null and not of shape <paramref name="expected"/>.</exception>
+    private static void CheckShape(Tensor? tensor, long[] expected, string name)
+    {
+        if (tensor is not null && !tensor.shape.SequenceEqual(expected))
+        {
+            throw new ArgumentException(
+                $"Expected {name} of shape [{string.Join(", ", expected)}]; got [{string.Join(", ", tensor.shape)}].", name);
+        }
+    }
+
+    private static long[] PerPairShape(Tensor rows, GhostBatchLayout layout) => [layout.Count, rows.shape[1]];
 
     /// <summary><paramref name="count"/> rounded up to whole vectors, so per-pair loops need no scalar remainder.</summary>
     private static int Padded<T>(int count) => (count + Vector<T>.Count - 1) / Vector<T>.Count * Vector<T>.Count;
@@ -274,222 +315,6 @@ internal static unsafe class GhostCpuKernels
         {
             // Torch owns the memory and the caller keeps the tensor alive, so the address stays valid after the block.
             return (nint)data;
-        }
-    }
-
-    /// <summary>One (ghost batch, block of channels) work item.</summary>
-    private readonly record struct WorkItem(int Ghost, int FirstChannel, int Channels, long Start, long End, long Values, long ChannelCount)
-    {
-        /// <summary>Index of the <paramref name="i"/>-th channel's (ghost batch, channel) pair.</summary>
-        public long Pair(int i) => Ghost * ChannelCount + FirstChannel + i;
-
-        /// <summary>Copies the item's values of a per-pair tensor into the start of <paramref name="destination"/>.</summary>
-        public void LoadPairs<T>(T* perPair, Span<T> destination) where T : unmanaged =>
-            new ReadOnlySpan<T>(perPair + Pair(0), Channels).CopyTo(destination);
-
-        /// <summary>Copies the item's values of a per-channel tensor into the start of <paramref name="destination"/>.</summary>
-        public void LoadChannels<T>(T* perChannel, Span<T> destination) where T : unmanaged =>
-            new ReadOnlySpan<T>(perChannel + FirstChannel, Channels).CopyTo(destination);
-
-        /// <summary>Writes the item's values (the start of <paramref name="source"/>) into a per-pair tensor.</summary>
-        public void Store<T>(ReadOnlySpan<T> source, T* perPair) where T : unmanaged =>
-            source[..Channels].CopyTo(new Span<T>(perPair + Pair(0), Channels));
-    }
-
-    /// <summary>The shape of the rows, the cut into ghost batches and the loops over it.</summary>
-    private readonly struct Geometry(Tensor rows, GhostBatchLayout layout)
-    {
-        private readonly long _channels = rows.shape[1];
-        private readonly long _valuesPerRow = rows.shape[2];
-        private readonly GhostBatchLayout _layout = layout;
-
-        public long Pairs => _layout.Count * _channels;
-
-        public long RowOffset(long sample, int channel) => (sample * _channels + channel) * _valuesPerRow;
-
-        /// <summary>Runs <paramref name="body"/> on every work item, in parallel over torch's thread count.</summary>
-        public void ForEachWorkItem(Action<WorkItem> body)
-        {
-            var (channels, valuesPerRow, layout) = (_channels, _valuesPerRow, _layout);
-            var blockWidth = (int)Math.Clamp(ValuesPerWorkItem / valuesPerRow, 1, channels);
-            var blocks = (int)((channels + blockWidth - 1) / blockWidth);
-            var items = layout.Count * blocks;
-            void Run(int index)
-            {
-                var ghost = index / blocks;
-                var firstChannel = index % blocks * blockWidth;
-                var start = layout.Start(ghost);
-                var size = layout.Size(ghost);
-                body(new WorkItem(ghost, firstChannel, (int)Math.Min(blockWidth, channels - firstChannel), start, start + size,
-                    size * valuesPerRow, channels));
-            }
-
-            var threads = get_num_threads();
-            if (threads <= 1 || items == 1)
-            {
-                for (var index = 0; index < items; index++)
-                {
-                    Run(index);
-                }
-            }
-            else
-            {
-                Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = threads }, Run);
-            }
-        }
-
-        /// <summary>The first value of each of the item's pairs: <c>rows[start of ghost batch, channel, 0]</c>.</summary>
-        public void FirstValues<T>(WorkItem item, T* rows, Span<T> firstValues) where T : unmanaged
-        {
-            firstValues.Clear();
-            if (_valuesPerRow == 1)
-            {
-                new ReadOnlySpan<T>(rows + RowOffset(item.Start, item.FirstChannel), item.Channels).CopyTo(firstValues);
-                return;
-            }
-
-            for (var i = 0; i < item.Channels; i++)
-            {
-                firstValues[i] = rows[RowOffset(item.Start, item.FirstChannel + i)];
-            }
-        }
-
-        /// <summary>
-        /// Σ(u − p) and Σ(u − p)(v − q) of every pair of the item, into the start of <paramref name="sums"/> and
-        /// <paramref name="productSums"/> (the rest is cleared); p and q are indexed by channel in the item.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Sums<T>(WorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q, Span<T> sums, Span<T> productSums)
-            where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var width = Vector<T>.Count;
-            sums.Clear();
-            productSums.Clear();
-            if (_valuesPerRow == 1)
-            {
-                // One value per row: vectorised across the item's channels, which are contiguous in each sample; each
-                // vector of channels is summed over the ghost batch in registers.
-                fixed (T* pAt = p, qAt = q, sumAt = sums, productAt = productSums)
-                {
-                    T* u0 = u + RowOffset(item.Start, item.FirstChannel), v0 = v + RowOffset(item.Start, item.FirstChannel);
-                    var stride = _channels;
-                    var i = 0;
-                    for (; i + width <= item.Channels; i += width)
-                    {
-                        var (pVector, qVector) = (Vector.Load(pAt + i), Vector.Load(qAt + i));
-                        var (sumVector, productVector) = (Vector<T>.Zero, Vector<T>.Zero);
-                        for (long sample = 0, end = item.End - item.Start; sample < end; sample++)
-                        {
-                            var du = Vector.Load(u0 + sample * stride + i) - pVector;
-                            sumVector += du;
-                            productVector += du * (Vector.Load(v0 + sample * stride + i) - qVector);
-                        }
-
-                        Vector.Store(sumVector, sumAt + i);
-                        Vector.Store(productVector, productAt + i);
-                    }
-
-                    for (; i < item.Channels; i++)
-                    {
-                        for (long sample = 0, end = item.End - item.Start; sample < end; sample++)
-                        {
-                            var du = u0[sample * stride + i] - pAt[i];
-                            sumAt[i] += du;
-                            productAt[i] += du * (v0[sample * stride + i] - qAt[i]);
-                        }
-                    }
-                }
-
-                return;
-            }
-
-            for (var i = 0; i < item.Channels; i++)
-            {
-                var (pScalar, qScalar) = (p[i], q[i]);
-                var (pVector, qVector) = (new Vector<T>(pScalar), new Vector<T>(qScalar));
-                double sum = 0, productSum = 0;
-                for (var sample = item.Start; sample < item.End; sample++)
-                {
-                    var offset = RowOffset(sample, item.FirstChannel + i);
-                    T* uRow = u + offset, vRow = v + offset;
-                    var (sumVector, productVector) = (Vector<T>.Zero, Vector<T>.Zero);
-                    long k = 0;
-                    for (; k + width <= _valuesPerRow; k += width)
-                    {
-                        var du = Vector.Load(uRow + k) - pVector;
-                        sumVector += du;
-                        productVector += du * (Vector.Load(vRow + k) - qVector);
-                    }
-
-                    T rowSum = Vector.Sum(sumVector), rowProductSum = Vector.Sum(productVector);
-                    for (; k < _valuesPerRow; k++)
-                    {
-                        var du = uRow[k] - pScalar;
-                        rowSum += du;
-                        rowProductSum += du * (vRow[k] - qScalar);
-                    }
-
-                    // Rows are added up in double, so long ghost batches lose no precision.
-                    sum += double.CreateTruncating(rowSum);
-                    productSum += double.CreateTruncating(rowProductSum);
-                }
-
-                sums[i] = T.CreateTruncating(sum);
-                productSums[i] = T.CreateTruncating(productSum);
-            }
-        }
-
-        /// <summary>output = a·u + b·v + c over every pair of the item; a, b, c are indexed by channel in the item.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Combine<T>(WorkItem item, T* u, ReadOnlySpan<T> a, T* v, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T* output)
-            where T : unmanaged, IFloatingPointIeee754<T>
-        {
-            var width = Vector<T>.Count;
-            if (_valuesPerRow == 1)
-            {
-                fixed (T* aAt = a, bAt = b, cAt = c)
-                {
-                    for (var sample = item.Start; sample < item.End; sample++)
-                    {
-                        var offset = RowOffset(sample, item.FirstChannel);
-                        T* uAt = u + offset, vAt = v + offset, outputAt = output + offset;
-                        var i = 0;
-                        for (; i + width <= item.Channels; i += width)
-                        {
-                            Vector.Store(Vector.Load(aAt + i) * Vector.Load(uAt + i) + Vector.Load(bAt + i) * Vector.Load(vAt + i)
-                                + Vector.Load(cAt + i), outputAt + i);
-                        }
-
-                        for (; i < item.Channels; i++)
-                        {
-                            outputAt[i] = aAt[i] * uAt[i] + bAt[i] * vAt[i] + cAt[i];
-                        }
-                    }
-                }
-
-                return;
-            }
-
-            for (var i = 0; i < item.Channels; i++)
-            {
-                var (aScalar, bScalar, cScalar) = (a[i], b[i], c[i]);
-                var (aVector, bVector, cVector) = (new Vector<T>(aScalar), new Vector<T>(bScalar), new Vector<T>(cScalar));
-                for (var sample = item.Start; sample < item.End; sample++)
-                {
-                    var offset = RowOffset(sample, item.FirstChannel + i);
-                    T* uRow = u + offset, vRow = v + offset, outputRow = output + offset;
-                    long k = 0;
-                    for (; k + width <= _valuesPerRow; k += width)
-                    {
-                        Vector.Store(aVector * Vector.Load(uRow + k) + bVector * Vector.Load(vRow + k) + cVector, outputRow + k);
-                    }
-
-                    for (; k < _valuesPerRow; k++)
-                    {
-                        outputRow[k] = aScalar * uRow[k] + bScalar * vRow[k] + cScalar;
-                    }
-                }
-            }
         }
     }
 }

@@ -6,7 +6,8 @@ namespace Ghost.ML.Torch;
 /// Per-(ghost batch, channel) reductions of a batch viewed as rows <c>[N, C, S]</c> (S = values per channel in a
 /// sample): each (sample, channel) row is reduced on its own with contiguous, vectorised kernels, and the row results
 /// are then added up per ghost batch over a <c>[ghost batches, G, C]</c> view (plus the ragged last ghost batch, if any).
-/// Float CPU tensors take <see cref="GhostCpuKernels"/> instead, which need a single pass.
+/// Float CPU tensors take <see cref="GhostCpuKernels"/> instead: one pass, a second only for pairs whose
+/// one-pass variance would lose precision.
 /// </summary>
 internal static class GhostMoments
 {

@@ -138,7 +138,7 @@ public sealed class GhostBatchNormTests
     {
         manual_seed(7);
         // Mean 100, spread 1: E[x²] − E[x]² in single precision would lose about three digits of the variance.
-        AssertFloat32OutputMatchesReference(randn(12, 3, 5, 5) + 100, ghostBatchSize: 4, useKernels);
+        AssertFloat32MatchesFloat64Reference(randn(12, 3, 5, 5) + 100, ghostBatchSize: 4, useKernels);
     }
 
     [TestMethod]
@@ -150,23 +150,119 @@ public sealed class GhostBatchNormTests
         var input = randn(4, 2, 64, 64) + 1000;
         input[0, 0, 0, 0] = tensor(0f);
         input[2, 1, 0, 0] = tensor(0f);
-        AssertFloat32OutputMatchesReference(input, ghostBatchSize: 2, useKernels: true);
+        AssertFloat32MatchesFloat64Reference(input, ghostBatchSize: 2, useKernels: true);
     }
 
-    private static void AssertFloat32OutputMatchesReference(Tensor input, int ghostBatchSize, bool useKernels)
+    [TestMethod]
+    [DataRow(true)]
+    [DataRow(false)]
+    public void OutlyingFirstSampleOfOneValueRowsKeepsTheVarianceExact(bool useKernels)
     {
-        using var layer = Create(2, input.shape[1], ghostBatchSize, affine: false, dtype: ScalarType.Float32);
+        manual_seed(10);
+        // [N, C] input, 64 samples per ghost batch: the first sample at 0 among values near 1000 puts the mean far
+        // enough from the kernels' shift that the pairs are summed again.
+        var input = randn(128, 8) + 1000;
+        input[0] = zeros(8);
+        input[64] = zeros(8);
+        AssertFloat32MatchesFloat64Reference(input, ghostBatchSize: 64, useKernels);
+    }
+
+    [TestMethod]
+    public void MillionValueRowsKeepSinglePrecision()
+    {
+        manual_seed(11);
+        // Rows of 512 × 512 values: float32 lane sums over a whole row would drift far beyond float32's precision.
+        AssertFloat32MatchesFloat64Reference(randn(4, 2, 512, 512) * 3 + 5, ghostBatchSize: 2, useKernels: true, tolerance: 2e-6);
+    }
+
+    /// <summary>Float32 output and input gradient (affine off) against the per-ghost-batch reference in float64.</summary>
+    private static void AssertFloat32MatchesFloat64Reference(Tensor input, int ghostBatchSize, bool useKernels,
+        double tolerance = 1e-4)
+    {
+        using var layer = Create(input.ndim == 2 ? 1 : 2, input.shape[1], ghostBatchSize, affine: false, dtype: ScalarType.Float32);
         layer.train();
-        var expected = ReferenceGhostBatchNorm.Forward(input.to_type(ScalarType.Float64), ghostBatchSize, null, null, null,
-            null, null, 0.1, 1e-5);
+        var upstream = randn(input.shape);
+        var referenceX = input.to_type(ScalarType.Float64).requires_grad_();
+        var expected = ReferenceGhostBatchNorm.Forward(referenceX, ghostBatchSize, null, null, null, null, null, 0.1, 1e-5);
+        (expected * upstream.to_type(ScalarType.Float64)).sum().backward();
+        var x = input.clone().requires_grad_();
         GhostCpuKernels.Enabled = useKernels;
         try
         {
-            TensorAssert.AreClose(expected, layer.forward(input), 1e-4, "output");
+            var output = layer.forward(x);
+            (output * upstream).sum().backward();
+            TensorAssert.AreClose(expected, output, tolerance, "output");
+            TensorAssert.AreClose(referenceX.grad!, x.grad!, tolerance, "input gradient");
         }
         finally
         {
             GhostCpuKernels.Enabled = true;
+        }
+    }
+
+    [TestMethod]
+    public void NonContiguousInputMatchesReference()
+    {
+        manual_seed(12);
+        using var layer = Create(2, 5, ghostBatchSize: 3);
+        Randomize(layer);
+        layer.train();
+        // Channels-last storage: a permuted view, not contiguous in [N, C, H, W] order.
+        var input = randn(new long[] { 7, 4, 3, 5 }, dtype: ScalarType.Float64).permute(0, 3, 1, 2);
+        Assert.IsFalse(input.is_contiguous());
+        var x = input.detach().requires_grad_();
+        var referenceX = input.detach().clone().requires_grad_();
+        var upstream = randn(input.shape, dtype: ScalarType.Float64);
+        (layer.forward(x) * upstream).sum().backward();
+        var expected = ReferenceGhostBatchNorm.Forward(referenceX, 3, null, null, null, layer.weight.detach(),
+            layer.bias!.detach(), 0.1, 1e-5);
+        (expected * upstream).sum().backward();
+        TensorAssert.AreClose(expected, layer.forward(input.detach()), 1e-9, "output");
+        TensorAssert.AreClose(referenceX.grad!, x.grad!, 1e-9, "input gradient");
+    }
+
+    [TestMethod]
+    public void SumOfOutputsHasNoInputGradient()
+    {
+        manual_seed(13);
+        using var layer = Create(2, 4, ghostBatchSize: 2);
+        Randomize(layer);
+        layer.train();
+        var x = randn(new long[] { 6, 4, 3, 3 }, dtype: ScalarType.Float64).requires_grad_();
+        // The upstream gradient of a sum is one broadcast value (stride 0); each ghost batch's normalised output sums
+        // to a constant, so the input gradient vanishes.
+        layer.forward(x).sum().backward();
+        TensorAssert.AreClose(zeros_like(x), x.grad!, 1e-9, "input gradient");
+    }
+
+    [TestMethod]
+    public void ParallelKernelsGiveTheSerialResultBitForBit()
+    {
+        manual_seed(14);
+        var input = randn(48, 40, 6, 7);
+        var upstream = randn(input.shape);
+        var serial = ForwardAndBackward(threads: 1);
+        var parallel = ForwardAndBackward(threads: 4);
+        Assert.IsTrue(serial.Output.equal(parallel.Output).all().item<bool>(), "output");
+        Assert.IsTrue(serial.Gradient.equal(parallel.Gradient).all().item<bool>(), "input gradient");
+
+        (Tensor Output, Tensor Gradient) ForwardAndBackward(int threads)
+        {
+            var previous = get_num_threads();
+            set_num_threads(threads);
+            try
+            {
+                using var layer = Create(2, 40, ghostBatchSize: 5, dtype: ScalarType.Float32);
+                layer.train();
+                var x = input.clone().requires_grad_();
+                var output = layer.forward(x);
+                (output * upstream).sum().backward();
+                return (output.detach(), x.grad!);
+            }
+            finally
+            {
+                set_num_threads(previous);
+            }
         }
     }
 

@@ -1,0 +1,278 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Torch;
+
+/// <summary>
+/// One work item of <see cref="GhostCpuLoops"/>: one ghost batch and a block of consecutive channels.
+/// </summary>
+/// <param name="Ghost">Index of the ghost batch.</param>
+/// <param name="FirstChannel">First channel of the block.</param>
+/// <param name="Channels">Channels in the block.</param>
+/// <param name="Start">First sample of the ghost batch.</param>
+/// <param name="End">One past the last sample of the ghost batch.</param>
+/// <param name="Values">Values per channel in the ghost batch (samples × S).</param>
+/// <param name="TotalChannels">Channels C of the input.</param>
+internal readonly unsafe record struct GhostCpuWorkItem(int Ghost, int FirstChannel, int Channels, long Start, long End,
+    long Values, long TotalChannels)
+{
+    /// <summary>Index of the <paramref name="i"/>-th channel's (ghost batch, channel) pair in a per-pair tensor.</summary>
+    public long Pair(int i) => Ghost * TotalChannels + FirstChannel + i;
+
+    /// <summary>Copies the item's values of a per-pair tensor into the start of <paramref name="destination"/>.</summary>
+    public void LoadPairs<T>(T* perPair, Span<T> destination) where T : unmanaged =>
+        new ReadOnlySpan<T>(perPair + Pair(0), Channels).CopyTo(destination);
+
+    /// <summary>Copies the item's values of a per-channel tensor into the start of <paramref name="destination"/>.</summary>
+    public void LoadChannels<T>(T* perChannel, Span<T> destination) where T : unmanaged =>
+        new ReadOnlySpan<T>(perChannel + FirstChannel, Channels).CopyTo(destination);
+
+    /// <summary>Writes the item's values (the start of <paramref name="source"/>) into a per-pair tensor.</summary>
+    public void Store<T>(ReadOnlySpan<T> source, T* perPair) where T : unmanaged =>
+        source[..Channels].CopyTo(new Span<T>(perPair + Pair(0), Channels));
+}
+
+/// <summary>
+/// The loops of <see cref="GhostCpuKernels"/> over a contiguous batch seen as rows <c>[N, C, S]</c>: its cut into
+/// (ghost batch, block of channels) work items, run in parallel, and the two passes every kernel is made of, a pair of
+/// sums and a per-pair linear map. Rows of one value (<c>[N, C]</c> input) are vectorised across channels; longer rows
+/// along the row, with a scalar remainder.
+/// </summary>
+/// <param name="rows">The batch as <c>[N, C, S]</c>.</param>
+/// <param name="layout">How the batch is cut into ghost batches.</param>
+/// <param name="valuesPerWorkItem">About how many values of one sample a work item covers.</param>
+internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layout, long valuesPerWorkItem)
+{
+    /// <summary>
+    /// Vectors added up in the element type before the lane sums move into double: float32 lanes stay exact to about
+    /// 1e-7 relative over this many additions, and rows of a million values keep BatchNorm's precision.
+    /// </summary>
+    private const int VectorsPerDoubleFlush = 256;
+
+    private readonly long _channels = rows.shape[1];
+    private readonly long _valuesPerRow = rows.shape[2];
+    private readonly GhostBatchLayout _layout = layout;
+    private readonly long _valuesPerWorkItem = valuesPerWorkItem;
+
+    /// <summary>Offset of row (<paramref name="sample"/>, <paramref name="channel"/>) from the start of the data.</summary>
+    public long RowOffset(long sample, int channel) => (sample * _channels + channel) * _valuesPerRow;
+
+    /// <summary>Runs <paramref name="body"/> on every work item, in parallel over torch's thread count.</summary>
+    public void ForEachWorkItem(Action<GhostCpuWorkItem> body)
+    {
+        var (channels, valuesPerRow, layout) = (_channels, _valuesPerRow, _layout);
+        var blockWidth = (int)Math.Clamp(_valuesPerWorkItem / valuesPerRow, 1, channels);
+        var blocks = (int)((channels + blockWidth - 1) / blockWidth);
+        var items = layout.Count * blocks;
+        void Run(int index)
+        {
+            var ghost = index / blocks;
+            var firstChannel = index % blocks * blockWidth;
+            var start = layout.Start(ghost);
+            var size = layout.Size(ghost);
+            body(new GhostCpuWorkItem(ghost, firstChannel, (int)Math.Min(blockWidth, channels - firstChannel), start,
+                start + size, size * valuesPerRow, channels));
+        }
+
+        var threads = get_num_threads();
+        if (threads <= 1 || items == 1)
+        {
+            for (var index = 0; index < items; index++)
+            {
+                Run(index);
+            }
+        }
+        else
+        {
+            Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = threads }, Run);
+        }
+    }
+
+    /// <summary>
+    /// The first value of each of the item's pairs, <c>rows[start of ghost batch, channel, 0]</c>, into the start of
+    /// <paramref name="firstValues"/> (the rest is cleared).
+    /// </summary>
+    public void FirstValues<T>(GhostCpuWorkItem item, T* rows, Span<T> firstValues) where T : unmanaged
+    {
+        firstValues.Clear();
+        if (_valuesPerRow == 1)
+        {
+            new ReadOnlySpan<T>(rows + RowOffset(item.Start, item.FirstChannel), item.Channels).CopyTo(firstValues);
+            return;
+        }
+
+        for (var i = 0; i < item.Channels; i++)
+        {
+            firstValues[i] = rows[RowOffset(item.Start, item.FirstChannel + i)];
+        }
+    }
+
+    /// <summary>
+    /// Σ(u − p) and Σ(u − p)(v − q) of every pair of the item, into the start of <paramref name="sums"/> and
+    /// <paramref name="productSums"/> (the rest is cleared); p and q are offsets indexed by channel in the item.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Sums<T>(GhostCpuWorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q, Span<T> sums, Span<T> productSums)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        sums.Clear();
+        productSums.Clear();
+        if (_valuesPerRow == 1)
+        {
+            SumsAcrossChannels(item, u, p, v, q, sums, productSums);
+            return;
+        }
+
+        var width = Vector<T>.Count;
+        var vectorEnd = _valuesPerRow - _valuesPerRow % width;
+        for (var i = 0; i < item.Channels; i++)
+        {
+            var (pScalar, qScalar) = (p[i], q[i]);
+            var (pVector, qVector) = (new Vector<T>(pScalar), new Vector<T>(qScalar));
+            double sum = 0, productSum = 0;
+            for (var sample = item.Start; sample < item.End; sample++)
+            {
+                var offset = RowOffset(sample, item.FirstChannel + i);
+                T* uRow = u + offset, vRow = v + offset;
+                for (long block = 0; block < vectorEnd; block += width * VectorsPerDoubleFlush)
+                {
+                    var (sumVector, productVector) = (Vector<T>.Zero, Vector<T>.Zero);
+                    for (long k = block, end = Math.Min(vectorEnd, block + width * VectorsPerDoubleFlush); k < end; k += width)
+                    {
+                        var du = Vector.Load(uRow + k) - pVector;
+                        sumVector += du;
+                        productVector += du * (Vector.Load(vRow + k) - qVector);
+                    }
+
+                    sum += double.CreateTruncating(Vector.Sum(sumVector));
+                    productSum += double.CreateTruncating(Vector.Sum(productVector));
+                }
+
+                for (var k = vectorEnd; k < _valuesPerRow; k++)
+                {
+                    var du = uRow[k] - pScalar;
+                    sum += double.CreateTruncating(du);
+                    productSum += double.CreateTruncating(du * (vRow[k] - qScalar));
+                }
+            }
+
+            sums[i] = T.CreateTruncating(sum);
+            productSums[i] = T.CreateTruncating(productSum);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Sums"/> for rows of one value: each vector of channels is added up over the ghost batch in registers,
+    /// sample after sample, moving into double every <see cref="VectorsPerDoubleFlush"/> samples.
+    /// </summary>
+    private void SumsAcrossChannels<T>(GhostCpuWorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q,
+        Span<T> sums, Span<T> productSums)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var width = Vector<T>.Count;
+        T* u0 = u + RowOffset(item.Start, item.FirstChannel), v0 = v + RowOffset(item.Start, item.FirstChannel);
+        var samples = item.End - item.Start;
+        Span<double> laneSums = stackalloc double[width];
+        Span<double> laneProductSums = stackalloc double[width];
+        fixed (T* pAt = p, qAt = q)
+        {
+            var i = 0;
+            for (; i + width <= item.Channels; i += width)
+            {
+                var (pVector, qVector) = (Vector.Load(pAt + i), Vector.Load(qAt + i));
+                laneSums.Clear();
+                laneProductSums.Clear();
+                for (long block = 0; block < samples; block += VectorsPerDoubleFlush)
+                {
+                    var (sumVector, productVector) = (Vector<T>.Zero, Vector<T>.Zero);
+                    for (long sample = block, end = Math.Min(samples, block + VectorsPerDoubleFlush); sample < end; sample++)
+                    {
+                        var du = Vector.Load(u0 + sample * _channels + i) - pVector;
+                        sumVector += du;
+                        productVector += du * (Vector.Load(v0 + sample * _channels + i) - qVector);
+                    }
+
+                    for (var lane = 0; lane < width; lane++)
+                    {
+                        laneSums[lane] += double.CreateTruncating(sumVector[lane]);
+                        laneProductSums[lane] += double.CreateTruncating(productVector[lane]);
+                    }
+                }
+
+                for (var lane = 0; lane < width; lane++)
+                {
+                    sums[i + lane] = T.CreateTruncating(laneSums[lane]);
+                    productSums[i + lane] = T.CreateTruncating(laneProductSums[lane]);
+                }
+            }
+
+            for (; i < item.Channels; i++)
+            {
+                double sum = 0, productSum = 0;
+                for (long sample = 0; sample < samples; sample++)
+                {
+                    var du = u0[sample * _channels + i] - pAt[i];
+                    sum += double.CreateTruncating(du);
+                    productSum += double.CreateTruncating(du * (v0[sample * _channels + i] - qAt[i]));
+                }
+
+                sums[i] = T.CreateTruncating(sum);
+                productSums[i] = T.CreateTruncating(productSum);
+            }
+        }
+    }
+
+    /// <summary>output = a·u + b·v + c over every pair of the item; a, b, c are indexed by channel in the item.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public void Combine<T>(GhostCpuWorkItem item, T* u, ReadOnlySpan<T> a, T* v, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T* output)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var width = Vector<T>.Count;
+        if (_valuesPerRow == 1)
+        {
+            fixed (T* aAt = a, bAt = b, cAt = c)
+            {
+                for (var sample = item.Start; sample < item.End; sample++)
+                {
+                    var offset = RowOffset(sample, item.FirstChannel);
+                    T* uAt = u + offset, vAt = v + offset, outputAt = output + offset;
+                    var i = 0;
+                    for (; i + width <= item.Channels; i += width)
+                    {
+                        Vector.Store(Vector.Load(aAt + i) * Vector.Load(uAt + i) + Vector.Load(bAt + i) * Vector.Load(vAt + i)
+                            + Vector.Load(cAt + i), outputAt + i);
+                    }
+
+                    for (; i < item.Channels; i++)
+                    {
+                        outputAt[i] = aAt[i] * uAt[i] + bAt[i] * vAt[i] + cAt[i];
+                    }
+                }
+            }
+
+            return;
+        }
+
+        for (var i = 0; i < item.Channels; i++)
+        {
+            var (aScalar, bScalar, cScalar) = (a[i], b[i], c[i]);
+            var (aVector, bVector, cVector) = (new Vector<T>(aScalar), new Vector<T>(bScalar), new Vector<T>(cScalar));
+            for (var sample = item.Start; sample < item.End; sample++)
+            {
+                var offset = RowOffset(sample, item.FirstChannel + i);
+                T* uRow = u + offset, vRow = v + offset, outputRow = output + offset;
+                long k = 0;
+                for (; k + width <= _valuesPerRow; k += width)
+                {
+                    Vector.Store(aVector * Vector.Load(uRow + k) + bVector * Vector.Load(vRow + k) + cVector, outputRow + k);
+                }
+
+                for (; k < _valuesPerRow; k++)
+                {
+                    outputRow[k] = aScalar * uRow[k] + bScalar * vRow[k] + cScalar;
+                }
+            }
+        }
+    }
+}
