@@ -145,8 +145,8 @@ internal static unsafe class GhostCpuKernels
             Span<T> shifts = stackalloc T[length];
             Span<T> sums = stackalloc T[length];
             Span<T> squareSums = stackalloc T[length];
-            Span<T> means = stackalloc T[length];
-            Span<T> variances = stackalloc T[length];
+            var means = item.PairsToWrite((T*)mean, stackalloc T[length]);
+            var variances = item.PairsToWrite((T*)variance, stackalloc T[length]);
             loops.FirstValues(item, (T*)rows, shifts);
             loops.Sums(item, (T*)rows, shifts, (T*)rows, shifts, sums, squareSums);
             if (ShiftedMoments(item, shifts, sums, squareSums, means, variances, limit))
@@ -189,18 +189,14 @@ internal static unsafe class GhostCpuKernels
         loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
             var length = Padded<T>(item.Channels);
-            Span<T> means = stackalloc T[length];
-            Span<T> invstds = stackalloc T[length];
-            Span<T> weights = stackalloc T[length];
-            Span<T> biases = stackalloc T[length];
+            var means = item.Pairs((T*)pairs.Mean, stackalloc T[length]);
+            var invstds = item.Pairs((T*)pairs.Invstd, stackalloc T[length]);
+            var weights = item.ChannelValues((T*)pairs.Weight, stackalloc T[length]);
+            var biases = item.ChannelValues((T*)pairs.Bias, stackalloc T[length]);
             Span<T> scales = stackalloc T[length];
             Span<T> shifts = stackalloc T[length];
             Span<T> zeros = stackalloc T[length];
             zeros.Clear();
-            item.LoadPairs((T*)pairs.Mean, means);
-            item.LoadPairs((T*)pairs.Invstd, invstds);
-            item.LoadChannels((T*)pairs.Weight, weights);
-            item.LoadChannels((T*)pairs.Bias, biases);
             for (var i = 0; i < length; i += Vector<T>.Count)
             {
                 var scale = new Vector<T>(invstds[i..]) * new Vector<T>(weights[i..]);
@@ -220,13 +216,11 @@ internal static unsafe class GhostCpuKernels
         {
             var length = Padded<T>(item.Channels);
             Span<T> zeros = stackalloc T[length];
-            Span<T> means = stackalloc T[length];
-            Span<T> invstds = stackalloc T[length];
-            Span<T> gradSums = stackalloc T[length];
-            Span<T> gradDotNormalized = stackalloc T[length];
             zeros.Clear();
-            item.LoadPairs((T*)pairs.Mean, means);
-            item.LoadPairs((T*)pairs.Invstd, invstds);
+            var means = item.Pairs((T*)pairs.Mean, stackalloc T[length]);
+            var invstds = item.Pairs((T*)pairs.Invstd, stackalloc T[length]);
+            var gradSums = item.PairsToWrite((T*)pairs.GradSum, stackalloc T[length]);
+            var gradDotNormalized = item.PairsToWrite((T*)pairs.GradDotNormalized, stackalloc T[length]);
             loops.Sums(item, (T*)grad, zeros, (T*)rows, means, gradSums, gradDotNormalized);
             // Σg·(x − mean) becomes Σg·x̂ in place.
             for (var i = 0; i < length; i += Vector<T>.Count)
@@ -240,19 +234,14 @@ internal static unsafe class GhostCpuKernels
         loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
             var length = Padded<T>(item.Channels);
-            Span<T> means = stackalloc T[length];
-            Span<T> invstds = stackalloc T[length];
-            Span<T> weights = stackalloc T[length];
-            Span<T> gradSums = stackalloc T[length];
-            Span<T> gradDotNormalized = stackalloc T[length];
+            var means = item.Pairs((T*)pairs.Mean, stackalloc T[length]);
+            var invstds = item.Pairs((T*)pairs.Invstd, stackalloc T[length]);
+            var weights = item.ChannelValues((T*)pairs.Weight, stackalloc T[length]);
+            var gradSums = item.Pairs((T*)pairs.GradSum, stackalloc T[length]);
+            var gradDotNormalized = item.Pairs((T*)pairs.GradDotNormalized, stackalloc T[length]);
             Span<T> a = stackalloc T[length];
             Span<T> b = stackalloc T[length];
             Span<T> c = stackalloc T[length];
-            item.LoadPairs((T*)pairs.Mean, means);
-            item.LoadPairs((T*)pairs.Invstd, invstds);
-            item.LoadChannels((T*)pairs.Weight, weights);
-            item.LoadPairs((T*)pairs.GradSum, gradSums);
-            item.LoadPairs((T*)pairs.GradDotNormalized, gradDotNormalized);
             var perValue = new Vector<T>(T.One / T.CreateTruncating(item.Values));
             for (var i = 0; i < length; i += Vector<T>.Count)
             {

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using static TorchSharp.torch;
 
 namespace Ghost.ML.Torch;
@@ -20,17 +21,44 @@ internal readonly unsafe record struct GhostCpuWorkItem(int Ghost, int FirstChan
     /// <summary>Index of the <paramref name="i"/>-th channel's (ghost batch, channel) pair in a per-pair tensor.</summary>
     public long Pair(int i) => Ghost * TotalChannels + FirstChannel + i;
 
-    /// <summary>Copies the item's values of a per-pair tensor into the start of <paramref name="destination"/>.</summary>
-    public void LoadPairs<T>(T* perPair, Span<T> destination) where T : unmanaged =>
-        new ReadOnlySpan<T>(perPair + Pair(0), Channels).CopyTo(destination);
+    /// <summary>
+    /// The item's values of a per-pair tensor: the tensor's own memory when they fill whole vectors, else a copy in
+    /// <paramref name="scratch"/> (as long as the values rounded up to whole vectors).
+    /// </summary>
+    public ReadOnlySpan<T> Pairs<T>(T* perPair, Span<T> scratch) where T : unmanaged =>
+        Read(new ReadOnlySpan<T>(perPair + Pair(0), Channels), scratch);
 
-    /// <summary>Copies the item's values of a per-channel tensor into the start of <paramref name="destination"/>.</summary>
-    public void LoadChannels<T>(T* perChannel, Span<T> destination) where T : unmanaged =>
-        new ReadOnlySpan<T>(perChannel + FirstChannel, Channels).CopyTo(destination);
+    /// <summary>The item's values of a per-channel tensor, as <see cref="Pairs"/> gives those of a per-pair one.</summary>
+    public ReadOnlySpan<T> ChannelValues<T>(T* perChannel, Span<T> scratch) where T : unmanaged =>
+        Read(new ReadOnlySpan<T>(perChannel + FirstChannel, Channels), scratch);
 
-    /// <summary>Writes the item's values (the start of <paramref name="source"/>) into a per-pair tensor.</summary>
-    public void Store<T>(ReadOnlySpan<T> source, T* perPair) where T : unmanaged =>
-        source[..Channels].CopyTo(new Span<T>(perPair + Pair(0), Channels));
+    /// <summary>
+    /// Where to compute the item's values of a per-pair output: the tensor's own memory when they fill whole vectors,
+    /// else <paramref name="scratch"/>, which <see cref="Store"/> then copies out.
+    /// </summary>
+    public Span<T> PairsToWrite<T>(T* perPair, Span<T> scratch) where T : unmanaged =>
+        scratch.Length == Channels ? new Span<T>(perPair + Pair(0), Channels) : scratch;
+
+    /// <summary>Writes the item's values (the start of <paramref name="source"/>) into a per-pair tensor, unless they are already there.</summary>
+    public void Store<T>(ReadOnlySpan<T> source, T* perPair) where T : unmanaged
+    {
+        var destination = new Span<T>(perPair + Pair(0), Channels);
+        if (!Unsafe.AreSame(ref MemoryMarshal.GetReference(source), ref MemoryMarshal.GetReference(destination)))
+        {
+            source[..Channels].CopyTo(destination);
+        }
+    }
+
+    private ReadOnlySpan<T> Read<T>(ReadOnlySpan<T> values, Span<T> scratch) where T : unmanaged
+    {
+        if (scratch.Length == Channels)
+        {
+            return values;
+        }
+
+        values.CopyTo(scratch);
+        return scratch;
+    }
 }
 
 /// <summary>
