@@ -86,7 +86,10 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     /// <summary>Offset of row (<paramref name="sample"/>, <paramref name="channel"/>) from the start of the data.</summary>
     public long RowOffset(long sample, int channel) => (sample * _channels + channel) * _valuesPerRow;
 
-    /// <summary>Runs <paramref name="body"/> on every work item, in parallel over torch's thread count.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> on every work item, in parallel over torch's thread count: on libtorch's OpenMP
+    /// threads where <see cref="OpenMPParallel"/> finds them, else on .NET's thread pool.
+    /// </summary>
     public void ForEachWorkItem(Action<GhostCpuWorkItem> body)
     {
         var (channels, valuesPerRow, layout) = (_channels, _valuesPerRow, _layout);
@@ -110,6 +113,10 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
             {
                 Run(index);
             }
+        }
+        else if (OpenMPParallel.IsAvailable)
+        {
+            OpenMPParallel.For(items, threads, Run);
         }
         else
         {
