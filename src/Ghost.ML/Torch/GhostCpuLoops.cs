@@ -78,6 +78,9 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     /// </summary>
     private const int VectorsPerDoubleFlush = 256;
 
+    /// <summary>Rows of one value read together before the running sums go back to memory.</summary>
+    private const int SamplesPerBlock = 8;
+
     private readonly long _channels = rows.shape[1];
     private readonly long _valuesPerRow = rows.shape[2];
     private readonly GhostBatchLayout _layout = layout;
@@ -198,62 +201,81 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     }
 
     /// <summary>
-    /// <see cref="Sums"/> for rows of one value: each vector of channels is added up over the ghost batch in registers,
-    /// sample after sample, moving into double every <see cref="VectorsPerDoubleFlush"/> samples.
+    /// <see cref="Sums"/> for rows of one value, vectorised across channels. Samples are taken
+    /// <see cref="SamplesPerBlock"/> rows at a time, so memory is read row after row; within a block each pair of
+    /// channel vectors (one float32 cache line) is added up in registers. The element-type sums move into double every
+    /// <see cref="VectorsPerDoubleFlush"/> samples when the ghost batch is longer than that.
     /// </summary>
     private void SumsAcrossChannels<T>(GhostCpuWorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q,
         Span<T> sums, Span<T> productSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var width = Vector<T>.Count;
         T* u0 = u + RowOffset(item.Start, item.FirstChannel), v0 = v + RowOffset(item.Start, item.FirstChannel);
         var samples = item.End - item.Start;
-        Span<double> laneSums = stackalloc double[width];
-        Span<double> laneProductSums = stackalloc double[width];
-        fixed (T* pAt = p, qAt = q)
+        var flushes = samples > VectorsPerDoubleFlush;
+        Span<double> doubleSums = flushes ? new double[item.Channels] : [];
+        Span<double> doubleProductSums = flushes ? new double[item.Channels] : [];
+        fixed (T* pAt = p, qAt = q, sumAt = sums, productAt = productSums)
         {
-            var i = 0;
-            for (; i + width <= item.Channels; i += width)
+            for (long block = 0; block < samples; block += SamplesPerBlock)
             {
-                var (pVector, qVector) = (Vector.Load(pAt + i), Vector.Load(qAt + i));
-                laneSums.Clear();
-                laneProductSums.Clear();
-                for (long block = 0; block < samples; block += VectorsPerDoubleFlush)
+                AddBlock(u0 + block * _channels, v0 + block * _channels, Math.Min(SamplesPerBlock, samples - block), item.Channels,
+                    pAt, qAt, sumAt, productAt);
+                var blockEnd = block + SamplesPerBlock;
+                if (flushes && (blockEnd % VectorsPerDoubleFlush == 0 || blockEnd >= samples))
                 {
-                    var (sumVector, productVector) = (Vector<T>.Zero, Vector<T>.Zero);
-                    for (long sample = block, end = Math.Min(samples, block + VectorsPerDoubleFlush); sample < end; sample++)
+                    for (var i = 0; i < item.Channels; i++)
                     {
-                        var du = Vector.Load(u0 + sample * _channels + i) - pVector;
-                        sumVector += du;
-                        productVector += du * (Vector.Load(v0 + sample * _channels + i) - qVector);
+                        doubleSums[i] += double.CreateTruncating(sumAt[i]);
+                        doubleProductSums[i] += double.CreateTruncating(productAt[i]);
+                        sumAt[i] = productAt[i] = T.Zero;
                     }
-
-                    for (var lane = 0; lane < width; lane++)
-                    {
-                        laneSums[lane] += double.CreateTruncating(sumVector[lane]);
-                        laneProductSums[lane] += double.CreateTruncating(productVector[lane]);
-                    }
-                }
-
-                for (var lane = 0; lane < width; lane++)
-                {
-                    sums[i + lane] = T.CreateTruncating(laneSums[lane]);
-                    productSums[i + lane] = T.CreateTruncating(laneProductSums[lane]);
                 }
             }
+        }
 
-            for (; i < item.Channels; i++)
+        for (var i = 0; i < doubleSums.Length; i++)
+        {
+            sums[i] = T.CreateTruncating(doubleSums[i]);
+            productSums[i] = T.CreateTruncating(doubleProductSums[i]);
+        }
+    }
+
+    /// <summary>Adds one block of <paramref name="samples"/> rows of <paramref name="channels"/> values to the sums.</summary>
+    private void AddBlock<T>(T* u, T* v, long samples, int channels, T* p, T* q, T* sums, T* productSums)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var width = Vector<T>.Count;
+        var i = 0;
+        for (; i + 2 * width <= channels; i += 2 * width)
+        {
+            var (p0, p1, q0, q1) = (Vector.Load(p + i), Vector.Load(p + i + width), Vector.Load(q + i), Vector.Load(q + i + width));
+            var (sum0, sum1) = (Vector.Load(sums + i), Vector.Load(sums + i + width));
+            var (product0, product1) = (Vector.Load(productSums + i), Vector.Load(productSums + i + width));
+            for (long sample = 0; sample < samples; sample++)
             {
-                double sum = 0, productSum = 0;
-                for (long sample = 0; sample < samples; sample++)
-                {
-                    var du = u0[sample * _channels + i] - pAt[i];
-                    sum += double.CreateTruncating(du);
-                    productSum += double.CreateTruncating(du * (v0[sample * _channels + i] - qAt[i]));
-                }
+                T* uAt = u + sample * _channels + i, vAt = v + sample * _channels + i;
+                var du0 = Vector.Load(uAt) - p0;
+                var du1 = Vector.Load(uAt + width) - p1;
+                sum0 += du0;
+                sum1 += du1;
+                product0 += du0 * (Vector.Load(vAt) - q0);
+                product1 += du1 * (Vector.Load(vAt + width) - q1);
+            }
 
-                sums[i] = T.CreateTruncating(sum);
-                productSums[i] = T.CreateTruncating(productSum);
+            Vector.Store(sum0, sums + i);
+            Vector.Store(sum1, sums + i + width);
+            Vector.Store(product0, productSums + i);
+            Vector.Store(product1, productSums + i + width);
+        }
+
+        for (; i < channels; i++)
+        {
+            for (long sample = 0; sample < samples; sample++)
+            {
+                var du = u[sample * _channels + i] - p[i];
+                sums[i] += du;
+                productSums[i] += du * (v[sample * _channels + i] - q[i]);
             }
         }
     }
