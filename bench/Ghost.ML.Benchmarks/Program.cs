@@ -107,21 +107,29 @@ memoryChild.SetAction(parse => MemoryComparison.RunAsChild(AllocatorSetting.Name
 var dataOption = new Option<string>("--data") { Description = "Fashion-MNIST IDX folder.", DefaultValueFactory = _ => "../shared/data/fashion-mnist" };
 var outputOption = new Option<string>("--output") { Description = "Folder for accuracy.csv and accuracy.png.", DefaultValueFactory = _ => "artifacts/accuracy" };
 var ghostSizesOption = new Option<int[]>("--ghost-batch-sizes") { Description = "Ghost batch sizes; 0 = plain BatchNorm.", DefaultValueFactory = _ => [0, 16, 32, 128], AllowMultipleArgumentsPerToken = true };
-var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run.", DefaultValueFactory = _ => 5 };
+var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run.", DefaultValueFactory = _ => 3 };
 var studyBatchOption = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 1024 };
-var trainLimitOption = new Option<int?>("--train-limit") { Description = "Training images used (default: 20000; 0 = all)." , DefaultValueFactory = _ => 20000 };
+var trainLimitOption = new Option<int?>("--train-limit") { Description = "Training images used (default: all 60 000)." };
 var testLimitOption = new Option<int?>("--test-limit") { Description = "Test images used (default: all)." };
 var seedOption = new Option<int>("--seed") { Description = "Seed shared by every run.", DefaultValueFactory = _ => 42 };
+var chartOnlyOption = new Option<bool>("--chart-only") { Description = "Only draw accuracy.png again from the accuracy.csv in --output." };
 var accuracy = new Command("accuracy", "ResNet-20 on Fashion-MNIST per ghost batch size: test accuracy and time per epoch, CSV and chart.")
 {
     dataOption, outputOption, ghostSizesOption, epochsOption, studyBatchOption, trainLimitOption, testLimitOption, seedOption,
+    chartOnlyOption,
 };
 accuracy.SetAction(parse =>
 {
+    if (parse.GetValue(chartOnlyOption))
+    {
+        AccuracyStudy.RedrawChart(parse.GetValue(outputOption)!, AccuracyStudy.ChartTitle(parse.GetValue(studyBatchOption)));
+        return;
+    }
+
     Report.Machine();
     var trainLimit = parse.GetValue(trainLimitOption);
     var options = new AccuracyOptions(parse.GetValue(dataOption)!, parse.GetValue(outputOption)!, parse.GetValue(ghostSizesOption)!,
-        parse.GetValue(epochsOption), parse.GetValue(studyBatchOption), trainLimit == 0 ? null : trainLimit,
+        parse.GetValue(epochsOption), parse.GetValue(studyBatchOption), trainLimit,
         parse.GetValue(testLimitOption), parse.GetValue(seedOption));
     AccuracyStudy.Run(options, r => Console.WriteLine(
         $"ghost {AccuracyStudy.Label(r.GhostBatchSize),4}  epoch {r.Epoch,2}  loss {r.TrainLoss:F4}  test accuracy {r.TestAccuracy:P2}  {r.Elapsed.TotalSeconds:F0} s"));

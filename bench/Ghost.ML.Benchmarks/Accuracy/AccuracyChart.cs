@@ -15,6 +15,8 @@ internal static class AccuracyChart
             line.LegendText = $"ghost batch {AccuracyStudy.Label(run.Key)}";
         }
 
+        var epochs = results.Select(result => result.Epoch).Distinct().Order().ToArray();
+        plot.Axes.Bottom.SetTicks(epochs.Select(epoch => (double)epoch).ToArray(), epochs.Select(epoch => epoch.ToString()).ToArray());
         plot.Title(title);
         plot.XLabel("epoch");
         plot.YLabel("test accuracy (%)");

@@ -46,8 +46,7 @@ internal static class AccuracyStudy
             }
         }
 
-        AccuracyChart.Save(Path.Combine(options.OutputDirectory, "accuracy.png"),
-            $"ResNet-20 on Fashion-MNIST, batch {options.BatchSize}", results);
+        AccuracyChart.Save(Path.Combine(options.OutputDirectory, "accuracy.png"), ChartTitle(options.BatchSize), results);
         return results;
     }
 
@@ -114,6 +113,22 @@ internal static class AccuracyStudy
 
         return (double)correct / count;
     }
+
+    /// <summary>Draws <c>accuracy.png</c> again from the <c>accuracy.csv</c> of an earlier run in <paramref name="outputDirectory"/>.</summary>
+    public static void RedrawChart(string outputDirectory, string title)
+    {
+        var results = File.ReadLines(Path.Combine(outputDirectory, "accuracy.csv")).Skip(1)
+            .Select(line => line.Split(','))
+            .Select(fields => new EpochResult(fields[0] == "none" ? 0 : int.Parse(fields[0], CultureInfo.InvariantCulture),
+                int.Parse(fields[1], CultureInfo.InvariantCulture), double.Parse(fields[2], CultureInfo.InvariantCulture),
+                double.Parse(fields[3], CultureInfo.InvariantCulture),
+                TimeSpan.FromSeconds(double.Parse(fields[4], CultureInfo.InvariantCulture))))
+            .ToList();
+        AccuracyChart.Save(Path.Combine(outputDirectory, "accuracy.png"), title, results);
+    }
+
+    /// <summary>The chart's title.</summary>
+    public static string ChartTitle(int batchSize) => $"ResNet-20 on Fashion-MNIST, batch {batchSize}";
 
     private static void WriteCsv(string path, IEnumerable<EpochResult> results) => File.WriteAllLines(path,
         results.Select(r => string.Create(CultureInfo.InvariantCulture,
