@@ -23,8 +23,10 @@ die() { printf '[build.sh] error: %s\n' "$*" >&2; exit 1; }
 ensure_libstdcxx() {
   [[ "$(uname -s)" == Linux ]] || return 0
   local lib
-  lib="$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64|libstdc\+\+\.so\.6 .*AArch64/ {print $NF; exit}')"
-  [[ -n "$lib" ]] || lib="$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6/ {print $NF; exit}')"
+  # awk reads to the end instead of exiting at the first match: an early exit would kill ldconfig with SIGPIPE,
+  # which pipefail and set -e turn into a silent exit of this script whenever ldconfig is still writing.
+  lib="$(ldconfig -p 2>/dev/null | awk '!found && /libstdc\+\+\.so\.6 .*x86-64|libstdc\+\+\.so\.6 .*AArch64/ {print $NF; found = 1}')"
+  [[ -n "$lib" ]] || lib="$(ldconfig -p 2>/dev/null | awk '!found && /libstdc\+\+\.so\.6/ {print $NF; found = 1}')"
   if [[ -n "$lib" ]] && grep -qa 'GLIBCXX_3\.4\.32' "$lib"; then
     return 0
   fi
@@ -65,7 +67,7 @@ Pin-Priority: 100
 EOF
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t trixie libstdc++6 >/dev/null
-  lib="$(ldconfig -p | awk '/libstdc\+\+\.so\.6/ {print $NF; exit}')"
+  lib="$(ldconfig -p | awk '!found && /libstdc\+\+\.so\.6/ {print $NF; found = 1}')"
   grep -qa 'GLIBCXX_3\.4\.32' "$lib" || die "libstdc++6 from trixie did not provide GLIBCXX_3.4.32."
   say "libstdc++6 upgraded: $(dpkg-query -W -f '${Version}' 'libstdc++6' 2>/dev/null || true)"
 }
