@@ -164,6 +164,7 @@ internal static unsafe class GhostCpuKernels
     /// Means and variances from the sums around <paramref name="shifts"/>; true when some pair's mean lies so far from
     /// its shift that the variance must be summed again around the mean.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ShiftedMoments<T>(GhostCpuWorkItem item, ReadOnlySpan<T> shifts, ReadOnlySpan<T> sums,
         ReadOnlySpan<T> squareSums, Span<T> means, Span<T> variances, T limit)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -206,6 +206,7 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     /// channel vectors (one float32 cache line) is added up in registers. The element-type sums move into double every
     /// <see cref="VectorsPerDoubleFlush"/> samples when the ghost batch is longer than that.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SumsAcrossChannels<T>(GhostCpuWorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q,
         Span<T> sums, Span<T> productSums)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -242,6 +243,7 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     }
 
     /// <summary>Adds one block of <paramref name="samples"/> rows of <paramref name="channels"/> values to the sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void AddBlock<T>(T* u, T* v, long samples, int channels, T* p, T* q, T* sums, T* productSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
