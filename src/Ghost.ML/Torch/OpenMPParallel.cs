@@ -70,9 +70,19 @@ internal static unsafe class OpenMPParallel
         }
 
         // libtorch ships its own libgomp under a hashed name; the copy already mapped is the one its threads run in.
-        var path = File.ReadLines("/proc/self/maps")
-            .Select(line => line[(line.IndexOf('/') is var slash and >= 0 ? slash : line.Length)..])
-            .FirstOrDefault(file => Path.GetFileName(file).StartsWith("libgomp", StringComparison.Ordinal));
+        string? path;
+        try
+        {
+            path = File.ReadLines("/proc/self/maps")
+                .Select(line => line[(line.IndexOf('/') is var slash and >= 0 ? slash : line.Length)..])
+                .FirstOrDefault(file => Path.GetFileName(file).StartsWith("libgomp", StringComparison.Ordinal));
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // Without /proc (some sandboxes) the loops simply stay on .NET's thread pool.
+            path = null;
+        }
+
         return path is not null
             && NativeLibrary.TryLoad(path, out var library)
             && NativeLibrary.TryGetExport(library, "GOMP_parallel", out var export)
