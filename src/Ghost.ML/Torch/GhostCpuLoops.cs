@@ -78,6 +78,12 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     /// </summary>
     private const int VectorsPerDoubleFlush = 256;
 
+    /// <summary>
+    /// Values below which a loop runs on the calling thread alone: waking a second thread costs more than it saves.
+    /// libtorch's own parallel operators use the same grain size.
+    /// </summary>
+    private const long ParallelGrainSize = 32768;
+
     /// <summary>Rows of one value read together before the running sums go back to memory.</summary>
     private const int SamplesPerBlock = 8;
 
@@ -109,8 +115,10 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
                 start + size, size * valuesPerRow, channels));
         }
 
+        var lastGhost = layout.Count - 1;
+        var values = (layout.Start(lastGhost) + layout.Size(lastGhost)) * channels * valuesPerRow;
         var threads = get_num_threads();
-        if (threads <= 1 || items == 1)
+        if (threads <= 1 || items == 1 || values < ParallelGrainSize)
         {
             for (var index = 0; index < items; index++)
             {
