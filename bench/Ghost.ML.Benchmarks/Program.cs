@@ -35,7 +35,7 @@ quick.SetAction(_ =>
     Report.Machine();
     Report.Layers(LayerCase.Goals.Select(c => LayerComparison.Measure(c, rounds: 5)).ToList());
     var options = new StepOptions(ResNetArchitecture.ResNet20, 256, 32, 32, Rounds: 3);
-    Report.Step(options, StepComparison.Measure(options.Architecture, options.BatchSize, options.ImageSize, options.GhostBatchSize, options.Rounds));
+    Report.Step(options, StepComparison.Measure(options));
 });
 
 var shortOption = new Option<bool>("--short") { Description = "BenchmarkDotNet's short job (3 iterations) instead of its default job." };
@@ -62,7 +62,7 @@ step.SetAction(parse =>
 {
     Report.Machine();
     var options = StepOptionsOf(parse);
-    Report.Step(options, StepComparison.Measure(options.Architecture, options.BatchSize, options.ImageSize, options.GhostBatchSize, options.Rounds));
+    Report.Step(options, StepComparison.Measure(options));
 });
 allocator.SetAction(parse =>
 {

@@ -36,6 +36,9 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
     private int _scoringBatchSize;
     private bool _disposed;
 
+    /// <summary>The network and input preparation the transformer scores with (for benchmarks that time it bare).</summary>
+    internal ScoringModel ScoringModel => _model;
+
     internal GhostBatchNormClassificationTransformer(ScoringModel model, ClassLabels classes, string architecture, int ghostBatchSize,
         string labelColumnName, string featureColumnName, string scoreColumnName, string predictedLabelColumnName, int scoringBatchSize)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Ghost.ML.Torch;
 using Ghost.ML.Torch.Models;
+using Ghost.ML.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -64,20 +65,21 @@ internal static class AccuracyStudy
         var count = train.Images.shape[0];
         var stepsPerEpoch = (int)((count + options.BatchSize - 1) / options.BatchSize);
         var totalSteps = stepsPerEpoch * options.Epochs;
+        var schedule = new WarmupCosineSchedule(peakRate, stepsPerEpoch, totalSteps, cosine: true);
         var step = 0;
-        var shuffle = new Generator((ulong)options.Seed);
+        using var shuffle = new Generator((ulong)options.Seed);
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var watch = Stopwatch.StartNew();
             model.train();
-            var order = randperm(count, generator: shuffle);
+            using var order = randperm(count, generator: shuffle);
             double lossSum = 0;
             for (long start = 0; start < count; start += options.BatchSize, step++)
             {
                 using var scope = NewDisposeScope();
                 foreach (var group in optimizer.ParamGroups)
                 {
-                    group.LearningRate = LearningRate(peakRate, step, stepsPerEpoch, totalSteps);
+                    group.LearningRate = schedule.At(step);
                 }
 
                 var indices = order.narrow(0, start, Math.Min(options.BatchSize, count - start));
@@ -91,11 +93,6 @@ internal static class AccuracyStudy
             yield return new EpochResult(ghostBatchSize, epoch, lossSum / count, Evaluate(model, test), watch.Elapsed);
         }
     }
-
-    /// <summary>Linear warm-up over the first epoch, then a cosine decay to zero.</summary>
-    private static double LearningRate(double peak, int step, int warmupSteps, int totalSteps) => step < warmupSteps
-        ? peak * (step + 1) / warmupSteps
-        : peak * 0.5 * (1 + Math.Cos(Math.PI * (step - warmupSteps) / Math.Max(1, totalSteps - warmupSteps)));
 
     private static double Evaluate(nn.Module<Tensor, Tensor> model, FashionMnist test)
     {

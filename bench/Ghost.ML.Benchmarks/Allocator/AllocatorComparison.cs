@@ -44,7 +44,7 @@ internal static class AllocatorComparison
     public static void RunAsChild(AllocatorSetting setting, StepOptions options)
     {
         setting.ApplyMallopt();
-        var step = StepComparison.Measure(options.Architecture, options.BatchSize, options.ImageSize, options.GhostBatchSize, options.Rounds);
+        var step = StepComparison.Measure(options);
         var layer = LayerComparison.Measure(LayerCase.Goals[0], options.Rounds * 3);
         ChildProcess.Reply(step.PlainStep.TotalMilliseconds, step.GhostStep.TotalMilliseconds, step.PlainPeakBytes, step.GhostPeakBytes,
             layer.BatchNorm.TotalMilliseconds, layer.Ghost.TotalMilliseconds, layer.ChunkLoop.TotalMilliseconds, ResidentMemory.Peak);

@@ -1,4 +1,3 @@
-using System.Reflection;
 using Ghost.ML.Benchmarks.Measurement;
 using Ghost.ML.Scoring;
 using Microsoft.ML;
@@ -43,7 +42,7 @@ internal static class ScoringThroughput
         var rowCount = Math.Min(rowByRowImages, images.Count);
         var rowByRow = transformer.Transform(mlContext.Data.TakeRows(data, rowCount));
 
-        var network = NetworkOf(transformer);
+        var network = transformer.ScoringModel;
         using var pixels = tensor(images.Pixels, [images.Count, 1, images.Height, images.Width]);
         var batches = Decode(network, pixels, BatchSize);
         var singles = Decode(network, pixels.narrow(0, 0, rowCount), 1);
@@ -59,14 +58,6 @@ internal static class ScoringThroughput
         return new ScoringResult(images.Count / times[0].TotalSeconds, rowCount / times[1].TotalSeconds,
             images.Count / times[2].TotalSeconds, rowCount / times[3].TotalSeconds);
     }
-
-    /// <summary>
-    /// The transformer's network. The transformer keeps it private; the bare pass must run that very module (same
-    /// weights, eval mode, ghost layers), so it is read from the field.
-    /// </summary>
-    private static ScoringModel NetworkOf(GhostBatchNormClassificationTransformer transformer) =>
-        (ScoringModel)typeof(GhostBatchNormClassificationTransformer).GetField("_model", BindingFlags.Instance | BindingFlags.NonPublic)!
-            .GetValue(transformer)!;
 
     /// <summary>The images as network input (decoded, standardised), in batches of <paramref name="batchSize"/>.</summary>
     private static List<Tensor> Decode(ScoringModel network, Tensor pixels, int batchSize)

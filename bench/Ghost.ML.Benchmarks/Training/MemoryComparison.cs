@@ -42,14 +42,13 @@ internal static class MemoryComparison
     {
         setting.ApplyMallopt();
         using var step = new TrainingStep(options.Architecture, options.BatchSize, options.ImageSize, ghost ? options.GhostBatchSize : null);
-        ResidentMemory.ResetPeak();
-        var before = ResidentMemory.Current;
-        for (var round = 0; round < options.Rounds + 2; round++)
+        ChildProcess.Reply(ResidentMemory.PeakGrowth(() =>
         {
-            step.Run();
-        }
-
-        ChildProcess.Reply(ResidentMemory.Peak - before);
+            for (var round = 0; round < options.Rounds + 2; round++)
+            {
+                step.Run();
+            }
+        }));
     }
 
     private static long RunChild(AllocatorSetting setting, bool ghost, StepOptions options) =>

@@ -1,5 +1,4 @@
 using Ghost.ML.Benchmarks.Measurement;
-using Ghost.ML.Torch.Models;
 
 namespace Ghost.ML.Benchmarks.Training;
 
@@ -20,11 +19,11 @@ internal sealed record StepResult(TimeSpan PlainStep, TimeSpan GhostStep, long P
 /// <summary>Runs the two training steps interleaved in this process.</summary>
 internal static class StepComparison
 {
-    /// <summary>Measures <paramref name="rounds"/> interleaved rounds after two warm-up rounds.</summary>
-    public static StepResult Measure(ResNetArchitecture architecture, int batchSize, int imageSize, int ghostBatchSize, int rounds)
+    /// <summary>Measures <see cref="StepOptions.Rounds"/> interleaved rounds after two warm-up rounds.</summary>
+    public static StepResult Measure(StepOptions options)
     {
-        using var plain = new TrainingStep(architecture, batchSize, imageSize, ghostBatchSize: null);
-        using var ghost = new TrainingStep(architecture, batchSize, imageSize, ghostBatchSize);
+        using var plain = new TrainingStep(options.Architecture, options.BatchSize, options.ImageSize, ghostBatchSize: null);
+        using var ghost = new TrainingStep(options.Architecture, options.BatchSize, options.ImageSize, options.GhostBatchSize);
         var plainPeaks = new List<long>();
         var ghostPeaks = new List<long>();
         var times = InterleavedTimer.Medians(
@@ -32,7 +31,7 @@ internal static class StepComparison
                 () => plainPeaks.Add(ResidentMemory.PeakGrowth(plain.Run)),
                 () => ghostPeaks.Add(ResidentMemory.PeakGrowth(ghost.Run)),
             ],
-            rounds);
+            options.Rounds);
         return new StepResult(times[0], times[1], InterleavedTimer.Median(plainPeaks), InterleavedTimer.Median(ghostPeaks));
     }
 }

@@ -32,9 +32,9 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         ReleaseReturnedGradients();
-        var (rows, weight, bias, mean, invstd, layout, valuesPerGhostBatch) = Unpack(vars);
+        var (rows, weight, bias, mean, invstd, layout, valuesPerGhostBatch, keepSavedTensors) = Unpack(vars);
         ctx.save_for_backward([rows, weight!, mean, invstd, valuesPerGhostBatch]);
-        ctx.save_data(KeepSavedTensors, vars[7]);
+        ctx.save_data(KeepSavedTensors, keepSavedTensors);
         ctx.save_data("bias", bias is not null);
         ctx.save_data("layout", layout);
         return GhostCpuKernels.CanRun(rows)
@@ -127,9 +127,9 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     }
 
     private static (Tensor Rows, Tensor? Weight, Tensor? Bias, Tensor Mean, Tensor Invstd, GhostBatchLayout Layout,
-        Tensor ValuesPerGhostBatch) Unpack(object[] vars) =>
+        Tensor ValuesPerGhostBatch, bool KeepSavedTensors) Unpack(object[] vars) =>
         ((Tensor)vars[0], vars[1] as Tensor, vars[2] as Tensor, (Tensor)vars[3], (Tensor)vars[4], (GhostBatchLayout)vars[5],
-            (Tensor)vars[6]);
+            (Tensor)vars[6], (bool)vars[7]);
 
     private static void ReleaseReturnedGradients()
     {
