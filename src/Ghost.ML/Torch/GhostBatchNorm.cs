@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -136,60 +137,72 @@ public abstract class GhostBatchNorm : BatchNorm
     private Tensor GhostForward(Tensor input, GhostBatchLayout layout, long valuesPerSample)
     {
         var computeType = input.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : input.dtype;
-        var rows = input.to_type(computeType).reshape(input.shape[0], num_features, valuesPerSample);
-        var valuesPerGhostBatch = tensor(layout.Sizes.Select(size => (double)(size * valuesPerSample)).ToArray(),
-            computeType, input.device).unsqueeze(1);
-
-        Tensor mean, variance;
-        using (no_grad())
-        {
-            (mean, variance) = GhostMoments.Compute(rows, layout, valuesPerGhostBatch);
-        }
-
-        var output = GhostNormalization.apply(rows, weight?.to_type(computeType)!, bias?.to_type(computeType)!, mean,
-            (variance + eps).rsqrt_(), layout, valuesPerGhostBatch, KeepSavedTensorsAfterBackward);
+        var rows = To(input, computeType).reshape(input.shape[0], num_features, valuesPerSample);
+        var statistics = new GhostNormalization.Statistics();
+        var output = GhostNormalization.apply(rows, To(weight, computeType)!, To(bias, computeType)!, layout, eps,
+            KeepSavedTensorsAfterBackward, statistics);
         if (track_running_stats && running_mean is not null && running_var is not null)
         {
-            UpdateRunningStatistics(layout.Count, valuesPerGhostBatch, mean, variance);
+            UpdateRunningStatistics(layout, valuesPerSample, statistics.Mean!, statistics.Variance!);
         }
 
-        return output.view(input.shape).to_type(input.dtype);
+        return To(output.view(input.shape), input.dtype);
     }
 
     /// <summary>
     /// Applies, in closed form, n sequential BatchNorm updates with momentum m/n (or the cumulative average when
     /// momentum is null): r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n.
     /// </summary>
-    private void UpdateRunningStatistics(int count, Tensor valuesPerGhostBatch, Tensor mean, Tensor biasedVariance)
+    private void UpdateRunningStatistics(GhostBatchLayout layout, long valuesPerSample, Tensor mean, Tensor biasedVariance)
     {
         using var noGrad = no_grad();
-        var statsType = running_mean!.dtype;
-        var ghostMeans = mean.detach().to_type(statsType);
-        var ghostVariances = biasedVariance.detach().to_type(statsType);
-        // Each ghost batch contributes its unbiased variance, as one BatchNorm call per ghost batch would.
-        var besselFactors = (valuesPerGhostBatch / (valuesPerGhostBatch - 1)).to_type(statsType).squeeze(1);
-
+        var count = layout.Count;
+        double decay;
+        double[] meanWeights;
         if (momentum is null)
         {
             var seen = num_batches_tracked is null ? 0.0 : num_batches_tracked.to_type(ScalarType.Float64).item<double>();
-            var keep = seen / (seen + count);
-            running_mean.mul_(keep).add_(ghostMeans.sum(dim: 0), 1.0 / (seen + count));
-            running_var!.mul_(keep).add_(besselFactors.matmul(ghostVariances), 1.0 / (seen + count));
+            decay = seen / (seen + count);
+            meanWeights = Enumerable.Repeat(1.0 / (seen + count), count).ToArray();
         }
         else
         {
             var perUpdate = momentum.Value / count;
-            var weights = Enumerable.Range(0, count)
+            decay = Math.Pow(1 - perUpdate, count);
+            meanWeights = Enumerable.Range(0, count)
                 .Select(j => perUpdate * Math.Pow(1 - perUpdate, count - 1 - j))
                 .ToArray();
-            var weightTensor = tensor(weights, statsType, running_mean.device);
-            var decay = Math.Pow(1 - perUpdate, count);
-            running_mean.mul_(decay).add_(weightTensor.matmul(ghostMeans));
-            running_var!.mul_(decay).add_((weightTensor * besselFactors).matmul(ghostVariances));
         }
 
+        // Each ghost batch contributes its unbiased variance, as one BatchNorm call per ghost batch would.
+        var varianceWeights = meanWeights
+            .Select((weight, j) => weight * BesselFactor(layout.Size(j) * valuesPerSample))
+            .ToArray();
+        AddWeightedSums(running_mean!, decay, mean, meanWeights);
+        AddWeightedSums(running_var!, decay, biasedVariance, varianceWeights);
         num_batches_tracked?.add_(count);
     }
+
+    /// <summary>n / (n − 1): turns the biased variance of n values into the unbiased one.</summary>
+    private static double BesselFactor(long values) => values / (values - 1.0);
+
+    /// <summary>target ← decay · target + Σⱼ wⱼ · perPair[j], in the kernels where they apply.</summary>
+    private static void AddWeightedSums(Tensor target, double decay, Tensor perPair, double[] weights)
+    {
+        if (GhostCpuKernels.CanAddWeightedSums(target, perPair))
+        {
+            GhostCpuKernels.AddWeightedSums(target, decay, perPair, weights);
+            return;
+        }
+
+        var weightTensor = tensor(weights, target.dtype, target.device);
+        target.mul_(decay).add_(weightTensor.matmul(perPair.detach().to_type(target.dtype)));
+    }
+
+    /// <summary><paramref name="tensor"/> in element type <paramref name="type"/>, without a new tensor when it already is.</summary>
+    [return: NotNullIfNotNull(nameof(tensor))]
+    private static Tensor? To(Tensor? tensor, ScalarType type) =>
+        tensor is null || tensor.dtype == type ? tensor : tensor.to_type(type);
 
     private static long CheckArguments(long numFeatures, int ghostBatchSize)
     {

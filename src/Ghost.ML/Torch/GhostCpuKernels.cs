@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using TorchSharp;
@@ -7,11 +8,13 @@ namespace Ghost.ML.Torch;
 
 /// <summary>
 /// The ghost layer's training computation as vectorised managed loops over contiguous float CPU tensors seen as rows
-/// <c>[N, C, S]</c>: the moments in one pass (BatchNorm's CPU kernel takes two), the normalisation in one, and the
-/// backward in two (the gradient sums, then the input gradient), with every per-(ghost batch, channel) coefficient
-/// worked out inside the loops, so no full-size or per-pair temporary is allocated. Other devices and element types
-/// take the torch-operation path in <see cref="GhostMoments"/> and <see cref="GhostNormalization"/>, which computes the
-/// same formulas.
+/// <c>[N, C, S]</c>. Each (ghost batch, block of channels) work item is small enough to stay in cache, so the forward
+/// reads the input from memory once: the item's moments, then its normalisation, while its rows are still cached
+/// (BatchNorm's CPU kernel reads the whole input twice for its moments and once more to normalise). The backward
+/// likewise reads the gradient and the input once per item for Σg, Σg·(x − mean) and the input gradient. Per-pair
+/// coefficients are worked out inside the loops, so no full-size temporary is allocated. Other devices and element
+/// types take the torch-operation path in <see cref="GhostMoments"/> and <see cref="GhostNormalization"/>, which
+/// computes the same formulas.
 /// </summary>
 /// <remarks>
 /// The loops, and the cut into (ghost batch, block of channels) work items of about <see cref="ValuesPerWorkItem"/>
@@ -27,6 +30,9 @@ internal static unsafe class GhostCpuKernels
 {
     private const long ValuesPerWorkItem = 1024;
 
+    /// <summary>Channels per block when per-pair values are added up over the ghost batches.</summary>
+    private const int ChannelsPerSumBlock = 64;
+
     /// <summary>
     /// Whether float CPU tensors take these kernels (the default); tests and benchmarks switch it off to run the
     /// torch-operation path that other devices take.
@@ -41,75 +47,59 @@ internal static unsafe class GhostCpuKernels
         && rows.numel() * rows.element_size() <= int.MaxValue;
 
     /// <summary>
-    /// Mean and biased variance of every (ghost batch, channel) pair, from Σ(x − s) and Σ(x − s)² with s the pair's first
-    /// value, which keeps the one-pass form accurate unless the mean lies far from s; such pairs are summed again
-    /// around their mean.
+    /// The training forward: per (ghost batch, channel) pair the mean and biased variance, and
+    /// <c>(x − mean) · invstd · weight + bias</c> with <c>invstd = 1 / √(variance + eps)</c>.
     /// </summary>
+    /// <remarks>
+    /// The moments come from Σ(x − s) and Σ(x − s)² with s the pair's first value, which keeps the one-pass form
+    /// accurate unless the mean lies far from s; such pairs are summed again around their mean.
+    /// </remarks>
     /// <param name="rows">The batch as contiguous <c>[N, C, S]</c>.</param>
-    /// <param name="layout">How the batch is cut into ghost batches.</param>
-    public static (Tensor Mean, Tensor Variance) Moments(Tensor rows, GhostBatchLayout layout)
-    {
-        CheckRows(rows, layout);
-        var mean = empty(layout.Count, rows.shape[1], rows.dtype);
-        var variance = empty(layout.Count, rows.shape[1], rows.dtype);
-        using var scope = NewDisposeScope();
-        rows = rows.contiguous();
-        var limit = GhostMoments.OnePassLimit(rows.dtype);
-        if (rows.dtype == ScalarType.Float32)
-        {
-            Moments(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), Data(mean), Data(variance), (float)limit);
-        }
-        else
-        {
-            Moments(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), Data(mean), Data(variance), limit);
-        }
-
-        return (mean, variance);
-    }
-
-    /// <summary><c>(x − mean) · invstd · weight + bias</c> per (ghost batch, channel).</summary>
-    /// <param name="rows">The batch as contiguous <c>[N, C, S]</c>.</param>
-    /// <param name="mean">Per-pair means.</param>
-    /// <param name="invstd">Per-pair 1 / √(variance + eps).</param>
     /// <param name="weight">Per-channel scale <c>[C]</c>, or null.</param>
     /// <param name="bias">Per-channel shift <c>[C]</c>, or null.</param>
     /// <param name="layout">How the batch is cut into ghost batches.</param>
-    public static Tensor Normalize(Tensor rows, Tensor mean, Tensor invstd, Tensor? weight, Tensor? bias, GhostBatchLayout layout)
+    /// <param name="eps">Added to the variance for numerical stability.</param>
+    /// <returns>The output <c>[N, C, S]</c>, and per pair the mean, the biased variance and invstd.</returns>
+    public static (Tensor Output, Tensor Mean, Tensor Variance, Tensor Invstd) Forward(Tensor rows, Tensor? weight,
+        Tensor? bias, GhostBatchLayout layout, double eps)
     {
         CheckRows(rows, layout);
-        CheckShape(mean, PerPairShape(rows, layout), nameof(mean));
-        CheckShape(invstd, PerPairShape(rows, layout), nameof(invstd));
         CheckShape(weight, [rows.shape[1]], nameof(weight));
         CheckShape(bias, [rows.shape[1]], nameof(bias));
         var output = empty(rows.shape, rows.dtype);
+        var mean = empty(layout.Count, rows.shape[1], rows.dtype);
+        var variance = empty(layout.Count, rows.shape[1], rows.dtype);
+        var invstd = empty(layout.Count, rows.shape[1], rows.dtype);
         using var scope = NewDisposeScope();
-        (rows, mean, invstd) = (rows.contiguous(), As(mean, rows), As(invstd, rows));
-        (weight, bias) = (WeightOrOnes(weight, rows), BiasOrZeros(bias, rows));
-        var pairs = (Data(mean), Data(invstd), Data(weight), Data(bias));
+        (rows, weight, bias) = (As(rows, rows), As(weight, rows), As(bias, rows));
+        var loops = new GhostCpuLoops(rows, layout, ValuesPerWorkItem);
+        var channels = (Data(weight), Data(bias));
+        var pairs = (Data(mean), Data(variance), Data(invstd));
+        var limit = GhostMoments.OnePassLimit(rows.dtype);
         if (rows.dtype == ScalarType.Float32)
         {
-            Normalize<float>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), pairs, Data(output));
+            Forward(loops, Data(rows), channels, pairs, (float)eps, (float)limit, Data(output));
         }
         else
         {
-            Normalize<double>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(rows), pairs, Data(output));
+            Forward(loops, Data(rows), channels, pairs, eps, limit, Data(output));
         }
 
-        return output;
+        return (output, mean, variance, invstd);
     }
 
     /// <summary>
-    /// The backward of <see cref="Normalize"/>: dL/dx = a·g + b·x + c per (ghost batch, channel), from Σg and
-    /// Σg·(x − mean) over each ghost batch.
+    /// The backward of <see cref="Forward"/>: dL/dx = a·g + b·x + c per (ghost batch, channel), from Σg and
+    /// Σg·(x − mean) over each ghost batch, and the parameter gradients.
     /// </summary>
-    /// <param name="grad">dL/dy as contiguous <c>[N, C, S]</c>.</param>
+    /// <param name="grad">dL/dy as <c>[N, C, S]</c>.</param>
     /// <param name="rows">The layer input as contiguous <c>[N, C, S]</c>.</param>
     /// <param name="mean">Per-pair means.</param>
     /// <param name="invstd">Per-pair 1 / √(variance + eps).</param>
     /// <param name="weight">Per-channel scale <c>[C]</c>, or null.</param>
     /// <param name="layout">How the batch is cut into ghost batches.</param>
-    /// <returns>dL/dx, and per pair Σg (the bias gradient's terms) and Σg·x̂ (the weight gradient's terms).</returns>
-    public static (Tensor GradInput, Tensor GradSum, Tensor GradDotNormalized) Backward(Tensor grad, Tensor rows,
+    /// <returns>dL/dx, and per channel Σg·x̂ (the weight gradient) and Σg (the bias gradient).</returns>
+    public static (Tensor GradInput, Tensor GradWeight, Tensor GradBias) Backward(Tensor grad, Tensor rows,
         Tensor mean, Tensor invstd, Tensor? weight, GhostBatchLayout layout)
     {
         CheckRows(rows, layout);
@@ -118,45 +108,89 @@ internal static unsafe class GhostCpuKernels
         CheckShape(invstd, PerPairShape(rows, layout), nameof(invstd));
         CheckShape(weight, [rows.shape[1]], nameof(weight));
         var gradInput = empty(rows.shape, rows.dtype);
+        var gradWeight = empty(rows.shape[1], rows.dtype);
+        var gradBias = empty(rows.shape[1], rows.dtype);
+        using var scope = NewDisposeScope();
         var gradSum = empty(mean.shape, rows.dtype);
         var gradDotNormalized = empty(mean.shape, rows.dtype);
-        using var scope = NewDisposeScope();
-        (grad, rows, mean, invstd) = (As(grad, rows), rows.contiguous(), As(mean, rows), As(invstd, rows));
-        weight = WeightOrOnes(weight, rows);
+        (grad, rows, mean, invstd, weight) = (As(grad, rows), As(rows, rows), As(mean, rows), As(invstd, rows), As(weight, rows));
+        var loops = new GhostCpuLoops(rows, layout, ValuesPerWorkItem);
         var pairs = (Data(mean), Data(invstd), Data(weight), Data(gradSum), Data(gradDotNormalized));
         if (rows.dtype == ScalarType.Float32)
         {
-            Backward<float>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(grad), Data(rows), pairs, Data(gradInput));
+            Backward<float>(loops, Data(grad), Data(rows), pairs, Data(gradInput));
         }
         else
         {
-            Backward<double>(new GhostCpuLoops(rows, layout, ValuesPerWorkItem), Data(grad), Data(rows), pairs, Data(gradInput));
+            Backward<double>(loops, Data(grad), Data(rows), pairs, Data(gradInput));
         }
 
-        return (gradInput, gradSum, gradDotNormalized);
+        AddWeightedSums(gradWeight, 0, gradDotNormalized, null);
+        AddWeightedSums(gradBias, 0, gradSum, null);
+        return (gradInput, gradWeight, gradBias);
     }
 
-    private static void Moments<T>(GhostCpuLoops loops, nint rows, nint mean, nint variance, T limit)
+    /// <summary>Whether <see cref="AddWeightedSums"/> handles <paramref name="target"/> and <paramref name="perPair"/>.</summary>
+    public static bool CanAddWeightedSums(Tensor target, Tensor perPair) =>
+        CanRun(perPair) && target.device_type == DeviceType.CPU && target.dtype == perPair.dtype && target.is_contiguous();
+
+    /// <summary>
+    /// target ← decay · target + Σⱼ wⱼ · perPair[j] per channel; with <paramref name="decay"/> 0 the target's old
+    /// values are not read (as PyTorch overwrites running statistics when its update factor is 1).
+    /// </summary>
+    /// <param name="target">Per-channel values <c>[C]</c>, updated in place.</param>
+    /// <param name="decay">Factor on the target's old values.</param>
+    /// <param name="perPair">Per-pair values <c>[ghost batches, C]</c>.</param>
+    /// <param name="weights">Weight of each ghost batch, or null for 1.</param>
+    public static void AddWeightedSums(Tensor target, double decay, Tensor perPair, double[]? weights)
+    {
+        CheckShape(target, [perPair.shape[1]], nameof(target));
+        if (weights is not null && weights.Length != perPair.shape[0])
+        {
+            throw new ArgumentException($"Expected {perPair.shape[0]} weights; got {weights.Length}.", nameof(weights));
+        }
+
+        using var scope = NewDisposeScope();
+        perPair = As(perPair, perPair);
+        if (perPair.dtype == ScalarType.Float32)
+        {
+            AddWeightedSums(Data(target), (float)decay, Data(perPair), perPair.shape, weights);
+        }
+        else
+        {
+            AddWeightedSums(Data(target), decay, Data(perPair), perPair.shape, weights);
+        }
+    }
+
+    private static void Forward<T>(GhostCpuLoops loops, nint rows, (nint Weight, nint Bias) channels,
+        (nint Mean, nint Variance, nint Invstd) pairs, T eps, T limit, nint output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
         {
             var length = Padded<T>(item.Channels);
-            Span<T> shifts = stackalloc T[length];
             Span<T> sums = stackalloc T[length];
             Span<T> squareSums = stackalloc T[length];
-            var means = item.PairsToWrite((T*)mean, stackalloc T[length]);
-            var variances = item.PairsToWrite((T*)variance, stackalloc T[length]);
-            loops.FirstValues(item, (T*)rows, shifts);
-            loops.Sums(item, (T*)rows, shifts, (T*)rows, shifts, sums, squareSums);
-            if (ShiftedMoments(item, shifts, sums, squareSums, means, variances, limit))
+            var firstValues = loops.FirstValues(item, (T*)rows, stackalloc T[length]);
+            var means = item.PairsToWrite((T*)pairs.Mean, stackalloc T[length]);
+            var variances = item.PairsToWrite((T*)pairs.Variance, stackalloc T[length]);
+            var invstds = item.PairsToWrite((T*)pairs.Invstd, stackalloc T[length]);
+            loops.Sums(item, (T*)rows, firstValues, (T*)rows, firstValues, sums, squareSums);
+            if (ShiftedMoments(item, firstValues, sums, squareSums, means, variances, limit))
             {
                 loops.Sums(item, (T*)rows, means, (T*)rows, means, sums, squareSums);
                 ShiftedMoments(item, means, sums, squareSums, means, variances, limit);
             }
 
-            item.Store(means, (T*)mean);
-            item.Store(variances, (T*)variance);
+            var weights = item.ChannelValues((T*)channels.Weight, T.One, stackalloc T[length]);
+            var biases = item.ChannelValues((T*)channels.Bias, T.Zero, stackalloc T[length]);
+            Span<T> scales = stackalloc T[length];
+            Span<T> shifts = stackalloc T[length];
+            NormalizationCoefficients(means, variances, weights, biases, eps, invstds, scales, shifts);
+            loops.Combine(item, (T*)rows, scales, null, default, shifts, (T*)output);
+            item.Store(means, (T*)pairs.Mean);
+            item.Store(variances, (T*)pairs.Variance);
+            item.Store(invstds, (T*)pairs.Invstd);
         });
     }
 
@@ -164,6 +198,10 @@ internal static unsafe class GhostCpuKernels
     /// Means and variances from the sums around <paramref name="shifts"/>; true when some pair's mean lies so far from
     /// its shift that the variance must be summed again around the mean.
     /// </summary>
+    /// <remarks>
+    /// This and the other per-pair loops index raw pointers: at small ghost batches there is one pair for every few
+    /// values, and span bounds checks made these loops cost as much as the passes over the data.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool ShiftedMoments<T>(GhostCpuWorkItem item, ReadOnlySpan<T> shifts, ReadOnlySpan<T> sums,
         ReadOnlySpan<T> squareSums, Span<T> means, Span<T> variances, T limit)
@@ -171,42 +209,41 @@ internal static unsafe class GhostCpuKernels
     {
         var perValue = new Vector<T>(T.One / T.CreateTruncating(item.Values));
         var limits = new Vector<T>(limit);
-        var resum = false;
-        for (var i = 0; i < means.Length; i += Vector<T>.Count)
+        var resum = Vector<T>.Zero;
+        fixed (T* shift = shifts, sum = sums, squareSum = squareSums, mean = means, variance = variances)
         {
-            var meanOffset = new Vector<T>(sums[i..]) * perValue;
-            var variance = Vector.Max(new Vector<T>(squareSums[i..]) * perValue - meanOffset * meanOffset, Vector<T>.Zero);
-            resum |= Vector.GreaterThanAny(meanOffset * meanOffset, variance * limits);
-            (new Vector<T>(shifts[i..]) + meanOffset).CopyTo(means[i..]);
-            variance.CopyTo(variances[i..]);
+            for (var i = 0; i < means.Length; i += Vector<T>.Count)
+            {
+                var meanOffset = Vector.Load(sum + i) * perValue;
+                var pairVariance = Vector.Max(Vector.Load(squareSum + i) * perValue - meanOffset * meanOffset, Vector<T>.Zero);
+                resum |= Vector.GreaterThan(meanOffset * meanOffset, pairVariance * limits);
+                Vector.Store(Vector.Load(shift + i) + meanOffset, mean + i);
+                Vector.Store(pairVariance, variance + i);
+            }
         }
 
-        return resum;
+        return resum != Vector<T>.Zero;
     }
 
-    private static void Normalize<T>(GhostCpuLoops loops, nint rows, (nint Mean, nint Invstd, nint Weight, nint Bias) pairs, nint output)
+    /// <summary>invstd = 1 / √(variance + eps), and the forward's y = scale·x + shift per pair.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void NormalizationCoefficients<T>(ReadOnlySpan<T> means, ReadOnlySpan<T> variances,
+        ReadOnlySpan<T> weights, ReadOnlySpan<T> biases, T eps, Span<T> invstds, Span<T> scales, Span<T> shifts)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        var epsVector = new Vector<T>(eps);
+        fixed (T* mean = means, variance = variances, weight = weights, bias = biases, invstd = invstds, scale = scales,
+            shift = shifts)
         {
-            var length = Padded<T>(item.Channels);
-            var means = item.Pairs((T*)pairs.Mean, stackalloc T[length]);
-            var invstds = item.Pairs((T*)pairs.Invstd, stackalloc T[length]);
-            var weights = item.ChannelValues((T*)pairs.Weight, stackalloc T[length]);
-            var biases = item.ChannelValues((T*)pairs.Bias, stackalloc T[length]);
-            Span<T> scales = stackalloc T[length];
-            Span<T> shifts = stackalloc T[length];
-            Span<T> zeros = stackalloc T[length];
-            zeros.Clear();
-            for (var i = 0; i < length; i += Vector<T>.Count)
+            for (var i = 0; i < scales.Length; i += Vector<T>.Count)
             {
-                var scale = new Vector<T>(invstds[i..]) * new Vector<T>(weights[i..]);
-                scale.CopyTo(scales[i..]);
-                (new Vector<T>(biases[i..]) - new Vector<T>(means[i..]) * scale).CopyTo(shifts[i..]);
+                var pairInvstd = Vector<T>.One / Vector.SquareRoot(Vector.Load(variance + i) + epsVector);
+                var pairScale = pairInvstd * Vector.Load(weight + i);
+                Vector.Store(pairInvstd, invstd + i);
+                Vector.Store(pairScale, scale + i);
+                Vector.Store(Vector.Load(bias + i) - Vector.Load(mean + i) * pairScale, shift + i);
             }
-
-            loops.Combine(item, (T*)rows, scales, (T*)rows, zeros, shifts, (T*)output);
-        });
+        }
     }
 
     private static void Backward<T>(GhostCpuLoops loops, nint grad, nint rows,
@@ -220,42 +257,81 @@ internal static unsafe class GhostCpuKernels
             zeros.Clear();
             var means = item.Pairs((T*)pairs.Mean, stackalloc T[length]);
             var invstds = item.Pairs((T*)pairs.Invstd, stackalloc T[length]);
+            var weights = item.ChannelValues((T*)pairs.Weight, T.One, stackalloc T[length]);
             var gradSums = item.PairsToWrite((T*)pairs.GradSum, stackalloc T[length]);
             var gradDotNormalized = item.PairsToWrite((T*)pairs.GradDotNormalized, stackalloc T[length]);
             loops.Sums(item, (T*)grad, zeros, (T*)rows, means, gradSums, gradDotNormalized);
-            // Σg·(x − mean) becomes Σg·x̂ in place.
-            for (var i = 0; i < length; i += Vector<T>.Count)
-            {
-                (new Vector<T>(gradDotNormalized[i..]) * new Vector<T>(invstds[i..])).CopyTo(gradDotNormalized[i..]);
-            }
-
-            item.Store(gradSums, (T*)pairs.GradSum);
-            item.Store(gradDotNormalized, (T*)pairs.GradDotNormalized);
-        });
-        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
-        {
-            var length = Padded<T>(item.Channels);
-            var means = item.Pairs((T*)pairs.Mean, stackalloc T[length]);
-            var invstds = item.Pairs((T*)pairs.Invstd, stackalloc T[length]);
-            var weights = item.ChannelValues((T*)pairs.Weight, stackalloc T[length]);
-            var gradSums = item.Pairs((T*)pairs.GradSum, stackalloc T[length]);
-            var gradDotNormalized = item.Pairs((T*)pairs.GradDotNormalized, stackalloc T[length]);
             Span<T> a = stackalloc T[length];
             Span<T> b = stackalloc T[length];
             Span<T> c = stackalloc T[length];
-            var perValue = new Vector<T>(T.One / T.CreateTruncating(item.Values));
-            for (var i = 0; i < length; i += Vector<T>.Count)
-            {
-                var invstd = new Vector<T>(invstds[i..]);
-                var gradScale = invstd * new Vector<T>(weights[i..]);
-                var inputScale = -gradScale * invstd * new Vector<T>(gradDotNormalized[i..]) * perValue;
-                gradScale.CopyTo(a[i..]);
-                inputScale.CopyTo(b[i..]);
-                (-gradScale * new Vector<T>(gradSums[i..]) * perValue - inputScale * new Vector<T>(means[i..])).CopyTo(c[i..]);
-            }
-
+            GradientCoefficients(item, means, invstds, weights, gradSums, gradDotNormalized, a, b, c);
             loops.Combine(item, (T*)grad, a, (T*)rows, b, c, (T*)gradInput);
+            item.Store(gradSums, (T*)pairs.GradSum);
+            item.Store(gradDotNormalized, (T*)pairs.GradDotNormalized);
         });
+    }
+
+    /// <summary>
+    /// dL/dx = a·g + b·x + c per pair, from Σg and Σg·(x − mean); Σg·(x − mean) becomes Σg·x̂ in place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GradientCoefficients<T>(GhostCpuWorkItem item, ReadOnlySpan<T> means, ReadOnlySpan<T> invstds,
+        ReadOnlySpan<T> weights, ReadOnlySpan<T> gradSums, Span<T> gradDotNormalized, Span<T> a, Span<T> b, Span<T> c)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var perValue = new Vector<T>(T.One / T.CreateTruncating(item.Values));
+        fixed (T* mean = means, invstd = invstds, weight = weights, gradSum = gradSums, dotNormalized = gradDotNormalized,
+            gradScale = a, inputScale = b, offset = c)
+        {
+            for (var i = 0; i < a.Length; i += Vector<T>.Count)
+            {
+                var pairInvstd = Vector.Load(invstd + i);
+                var pairDotNormalized = Vector.Load(dotNormalized + i) * pairInvstd;
+                var pairGradScale = pairInvstd * Vector.Load(weight + i);
+                var pairInputScale = -pairGradScale * pairInvstd * pairDotNormalized * perValue;
+                Vector.Store(pairDotNormalized, dotNormalized + i);
+                Vector.Store(pairGradScale, gradScale + i);
+                Vector.Store(pairInputScale, inputScale + i);
+                Vector.Store(-pairGradScale * Vector.Load(gradSum + i) * perValue - pairInputScale * Vector.Load(mean + i),
+                    offset + i);
+            }
+        }
+    }
+
+    private static void AddWeightedSums<T>(nint target, T decay, nint perPair, long[] shape, double[]? weights)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var (ghostBatches, channels) = ((int)shape[0], shape[1]);
+        GhostCpuLoops.ForEachChannelBlock(channels, ghostBatches * channels, ChannelsPerSumBlock,
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (firstChannel, count) =>
+            {
+                var padded = Padded<T>(count);
+                var sums = stackalloc T[padded];
+                var targetValues = (T*)target + firstChannel;
+                for (var i = 0; i < padded; i++)
+                {
+                    sums[i] = decay == T.Zero || i >= count ? T.Zero : decay * targetValues[i];
+                }
+
+                for (var ghost = 0; ghost < ghostBatches; ghost++)
+                {
+                    var values = (T*)perPair + ghost * channels + firstChannel;
+                    var weight = weights is null ? T.One : T.CreateTruncating(weights[ghost]);
+                    var weightVector = new Vector<T>(weight);
+                    var i = 0;
+                    for (; i + Vector<T>.Count <= count; i += Vector<T>.Count)
+                    {
+                        Vector.Store(Vector.Load(sums + i) + weightVector * Vector.Load(values + i), sums + i);
+                    }
+
+                    for (; i < count; i++)
+                    {
+                        sums[i] += weight * values[i];
+                    }
+                }
+
+                new ReadOnlySpan<T>(sums, count).CopyTo(new Span<T>(targetValues, count));
+            });
     }
 
     /// <exception cref="ArgumentException">The rows are not <c>[N, C, S]</c> or the layout does not cut exactly N samples.</exception>
@@ -290,17 +366,24 @@ internal static unsafe class GhostCpuKernels
     /// <summary><paramref name="count"/> rounded up to whole vectors, so per-pair loops need no scalar remainder.</summary>
     private static int Padded<T>(int count) => (count + Vector<T>.Count - 1) / Vector<T>.Count * Vector<T>.Count;
 
-    private static Tensor WeightOrOnes(Tensor? weight, Tensor rows) =>
-        weight is null ? ones(rows.shape[1], rows.dtype) : As(weight, rows);
+    /// <summary>
+    /// <paramref name="tensor"/> as the kernels read it: contiguous and of the element type of <paramref name="rows"/>;
+    /// the tensor itself when it already is (its gradient tracking does not matter to raw memory reads).
+    /// </summary>
+    [return: NotNullIfNotNull(nameof(tensor))]
+    private static Tensor? As(Tensor? tensor, Tensor rows) =>
+        tensor is null || (tensor.dtype == rows.dtype && tensor.is_contiguous())
+            ? tensor
+            : tensor.detach().to_type(rows.dtype).contiguous();
 
-    private static Tensor BiasOrZeros(Tensor? bias, Tensor rows) =>
-        bias is null ? zeros(rows.shape[1], rows.dtype) : As(bias, rows);
-
-    /// <summary><paramref name="tensor"/> detached, contiguous and of the element type of <paramref name="rows"/>.</summary>
-    private static Tensor As(Tensor tensor, Tensor rows) => tensor.detach().to_type(rows.dtype).contiguous();
-
-    private static nint Data(Tensor tensor)
+    /// <summary>The address of the tensor's data, or zero for no tensor.</summary>
+    private static nint Data(Tensor? tensor)
     {
+        if (tensor is null)
+        {
+            return 0;
+        }
+
         fixed (byte* data = tensor.bytes)
         {
             // Torch owns the memory and the caller keeps the tensor alive, so the address stays valid after the block.

@@ -28,9 +28,20 @@ internal readonly unsafe record struct GhostCpuWorkItem(int Ghost, int FirstChan
     public ReadOnlySpan<T> Pairs<T>(T* perPair, Span<T> scratch) where T : unmanaged =>
         Read(new ReadOnlySpan<T>(perPair + Pair(0), Channels), scratch);
 
-    /// <summary>The item's values of a per-channel tensor, as <see cref="Pairs"/> gives those of a per-pair one.</summary>
-    public ReadOnlySpan<T> ChannelValues<T>(T* perChannel, Span<T> scratch) where T : unmanaged =>
-        Read(new ReadOnlySpan<T>(perChannel + FirstChannel, Channels), scratch);
+    /// <summary>
+    /// The item's values of a per-channel tensor, as <see cref="Pairs"/> gives those of a per-pair one, or
+    /// <paramref name="scratch"/> filled with <paramref name="missing"/> when there is no tensor (a null pointer).
+    /// </summary>
+    public ReadOnlySpan<T> ChannelValues<T>(T* perChannel, T missing, Span<T> scratch) where T : unmanaged
+    {
+        if (perChannel == null)
+        {
+            scratch.Fill(missing);
+            return scratch;
+        }
+
+        return Read(new ReadOnlySpan<T>(perChannel + FirstChannel, Channels), scratch);
+    }
 
     /// <summary>
     /// Where to compute the item's values of a per-pair output: the tensor's own memory when they fill whole vectors,
@@ -105,7 +116,7 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
         var blockWidth = (int)Math.Clamp(_valuesPerWorkItem / valuesPerRow, 1, channels);
         var blocks = (int)((channels + blockWidth - 1) / blockWidth);
         var items = layout.Count * blocks;
-        void Run(int index)
+        void RunItem(int index)
         {
             var ghost = index / blocks;
             var firstChannel = index % blocks * blockWidth;
@@ -116,42 +127,63 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
         }
 
         var lastGhost = layout.Count - 1;
-        var values = (layout.Start(lastGhost) + layout.Size(lastGhost)) * channels * valuesPerRow;
+        Run(items, (layout.Start(lastGhost) + layout.Size(lastGhost)) * channels * valuesPerRow, RunItem);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> on blocks of channels that together cover <paramref name="channels"/>, in parallel
+    /// as <see cref="ForEachWorkItem"/> does; a block is (first channel, channels in the block).
+    /// </summary>
+    /// <param name="channels">Channels C to cover.</param>
+    /// <param name="values">Values the whole loop reads, which decides whether it is worth a second thread.</param>
+    /// <param name="blockWidth">Channels per block (the last block may hold fewer).</param>
+    /// <param name="body">The work on one block.</param>
+    public static void ForEachChannelBlock(long channels, long values, int blockWidth, Action<int, int> body)
+    {
+        var blocks = (int)((channels + blockWidth - 1) / blockWidth);
+        Run(blocks, values, block => body(block * blockWidth, (int)Math.Min(blockWidth, channels - (long)block * blockWidth)));
+    }
+
+    /// <summary>Runs <paramref name="body"/>(i) for every i below <paramref name="items"/>, in parallel when <paramref name="values"/> are enough to pay for it.</summary>
+    private static void Run(int items, long values, Action<int> body)
+    {
         var threads = get_num_threads();
         if (threads <= 1 || items == 1 || values < ParallelGrainSize)
         {
             for (var index = 0; index < items; index++)
             {
-                Run(index);
+                body(index);
             }
         }
         else if (OpenMPParallel.IsAvailable)
         {
-            OpenMPParallel.For(items, threads, Run);
+            OpenMPParallel.For(items, threads, body);
         }
         else
         {
-            Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = threads }, Run);
+            Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = threads }, body);
         }
     }
 
     /// <summary>
-    /// The first value of each of the item's pairs, <c>rows[start of ghost batch, channel, 0]</c>, into the start of
-    /// <paramref name="firstValues"/> (the rest is cleared).
+    /// The first value of each of the item's pairs, <c>rows[start of ghost batch, channel, 0]</c>: for rows of one value
+    /// the tensor's own memory when they fill whole vectors, else a copy at the start of <paramref name="scratch"/>
+    /// (the rest is cleared).
     /// </summary>
-    public void FirstValues<T>(GhostCpuWorkItem item, T* rows, Span<T> firstValues) where T : unmanaged
+    public ReadOnlySpan<T> FirstValues<T>(GhostCpuWorkItem item, T* rows, Span<T> scratch) where T : unmanaged
     {
-        firstValues.Clear();
-        if (_valuesPerRow == 1)
+        if (_valuesPerRow == 1 && scratch.Length == item.Channels)
         {
-            new ReadOnlySpan<T>(rows + RowOffset(item.Start, item.FirstChannel), item.Channels).CopyTo(firstValues);
-            return;
+            return new ReadOnlySpan<T>(rows + RowOffset(item.Start, item.FirstChannel), item.Channels);
         }
 
+        scratch.Clear();
         for (var i = 0; i < item.Channels; i++)
         {
-            firstValues[i] = rows[RowOffset(item.Start, item.FirstChannel + i)];
+            scratch[i] = rows[RowOffset(item.Start, item.FirstChannel + i)];
         }
+
+        return scratch;
     }
 
     /// <summary>
@@ -290,45 +322,80 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
         }
     }
 
-    /// <summary>output = a·u + b·v + c over every pair of the item; a, b, c are indexed by channel in the item.</summary>
+    /// <summary>
+    /// <see cref="Combine"/> over one block of <paramref name="samples"/> rows of one value: each channel vector's
+    /// coefficients stay in registers while the block's rows go by.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void CombineBlock<T>(T* u, T* a, T* v, T* b, T* c, T* output, long samples, int channels)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var width = Vector<T>.Count;
+        var end = samples * _channels;
+        var i = 0;
+        for (; i + width <= channels; i += width)
+        {
+            var (aVector, cVector) = (Vector.Load(a + i), Vector.Load(c + i));
+            if (v == null)
+            {
+                for (var at = (long)i; at < i + end; at += _channels)
+                {
+                    Vector.Store(aVector * Vector.Load(u + at) + cVector, output + at);
+                }
+            }
+            else
+            {
+                var bVector = Vector.Load(b + i);
+                for (var at = (long)i; at < i + end; at += _channels)
+                {
+                    Vector.Store(aVector * Vector.Load(u + at) + bVector * Vector.Load(v + at) + cVector, output + at);
+                }
+            }
+        }
+
+        for (; i < channels; i++)
+        {
+            for (var at = (long)i; at < i + end; at += _channels)
+            {
+                output[at] = a[i] * u[at] + (v == null ? T.Zero : b[i] * v[at]) + c[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// output = a·u + b·v + c over every pair of the item; a, b, c are indexed by channel in the item. With
+    /// <paramref name="v"/> null the b·v term is left out (and <paramref name="b"/> not read).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Combine<T>(GhostCpuWorkItem item, T* u, ReadOnlySpan<T> a, T* v, ReadOnlySpan<T> b, ReadOnlySpan<T> c, T* output)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var width = Vector<T>.Count;
         if (_valuesPerRow == 1)
         {
+            var offset = RowOffset(item.Start, item.FirstChannel);
             fixed (T* aAt = a, bAt = b, cAt = c)
             {
-                for (var sample = item.Start; sample < item.End; sample++)
+                for (long block = 0, samples = item.End - item.Start; block < samples; block += SamplesPerBlock)
                 {
-                    var offset = RowOffset(sample, item.FirstChannel);
-                    T* uAt = u + offset, vAt = v + offset, outputAt = output + offset;
-                    var i = 0;
-                    for (; i + width <= item.Channels; i += width)
-                    {
-                        Vector.Store(Vector.Load(aAt + i) * Vector.Load(uAt + i) + Vector.Load(bAt + i) * Vector.Load(vAt + i)
-                            + Vector.Load(cAt + i), outputAt + i);
-                    }
-
-                    for (; i < item.Channels; i++)
-                    {
-                        outputAt[i] = aAt[i] * uAt[i] + bAt[i] * vAt[i] + cAt[i];
-                    }
+                    var blockOffset = offset + block * _channels;
+                    CombineBlock(u + blockOffset, aAt, v == null ? null : v + blockOffset, bAt, cAt, output + blockOffset,
+                        Math.Min(SamplesPerBlock, samples - block), item.Channels);
                 }
             }
 
             return;
         }
 
+        var width = Vector<T>.Count;
         for (var i = 0; i < item.Channels; i++)
         {
-            var (aScalar, bScalar, cScalar) = (a[i], b[i], c[i]);
+            // Without v, b·v becomes 0·u: rows of several values are memory-bound, so the spare product costs nothing.
+            var (aScalar, bScalar, cScalar) = (a[i], v == null ? T.Zero : b[i], c[i]);
             var (aVector, bVector, cVector) = (new Vector<T>(aScalar), new Vector<T>(bScalar), new Vector<T>(cScalar));
             for (var sample = item.Start; sample < item.End; sample++)
             {
                 var offset = RowOffset(sample, item.FirstChannel + i);
-                T* uRow = u + offset, vRow = v + offset, outputRow = output + offset;
+                T* uRow = u + offset, vRow = (v == null ? u : v) + offset, outputRow = output + offset;
                 long k = 0;
                 for (; k + width <= _valuesPerRow; k += width)
                 {

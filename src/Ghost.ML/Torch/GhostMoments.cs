@@ -4,10 +4,9 @@ namespace Ghost.ML.Torch;
 
 /// <summary>
 /// Per-(ghost batch, channel) reductions of a batch viewed as rows <c>[N, C, S]</c> (S = values per channel in a
-/// sample): each (sample, channel) row is reduced on its own with contiguous, vectorised kernels, and the row results
-/// are then added up per ghost batch over a <c>[ghost batches, G, C]</c> view (plus the ragged last ghost batch, if any).
-/// Float CPU tensors take <see cref="GhostCpuKernels"/> instead: one pass, a second only for pairs whose
-/// one-pass variance would lose precision.
+/// sample) in torch operations, for the devices and element types <see cref="GhostCpuKernels"/> does not take: each
+/// (sample, channel) row is reduced on its own with contiguous, vectorised kernels, and the row results are then added
+/// up per ghost batch over a <c>[ghost batches, G, C]</c> view (plus the ragged last ghost batch, if any).
 /// </summary>
 internal static class GhostMoments
 {
@@ -20,14 +19,9 @@ internal static class GhostMoments
     /// <summary>Mean and biased variance of every ghost batch and channel, each <c>[ghost batches, C]</c>.</summary>
     /// <param name="rows">The batch as <c>[N, C, S]</c>.</param>
     /// <param name="layout">How the batch is cut into ghost batches.</param>
-    /// <param name="valuesPerGhostBatch">Values per channel in each ghost batch, <c>[ghost batches, 1]</c>.</param>
-    public static (Tensor Mean, Tensor Variance) Compute(Tensor rows, GhostBatchLayout layout, Tensor valuesPerGhostBatch) =>
-        GhostCpuKernels.CanRun(rows)
-            ? GhostCpuKernels.Moments(rows, layout)
-            : ComputeWithTorch(rows, layout, valuesPerGhostBatch);
-
-    private static (Tensor Mean, Tensor Variance) ComputeWithTorch(Tensor rows, GhostBatchLayout layout, Tensor valuesPerGhostBatch)
+    public static (Tensor Mean, Tensor Variance) Compute(Tensor rows, GhostBatchLayout layout)
     {
+        var valuesPerGhostBatch = ValuesPerGhostBatch(rows, layout);
         var mean = GhostBatchSums(RowSums(rows), layout) / valuesPerGhostBatch;
         var meanSquare = GhostBatchSums(RowDots(rows, rows), layout) / valuesPerGhostBatch;
         var variance = (meanSquare - mean.square()).clamp_min(0);
@@ -39,6 +33,10 @@ internal static class GhostMoments
 
         return (mean, variance);
     }
+
+    /// <summary>Values per channel in each ghost batch, <c>[ghost batches, 1]</c>, in the element type and on the device of <paramref name="rows"/>.</summary>
+    public static Tensor ValuesPerGhostBatch(Tensor rows, GhostBatchLayout layout) =>
+        tensor(layout.Sizes.Select(size => (double)(size * rows.shape[2])).ToArray(), rows.dtype, rows.device).unsqueeze(1);
 
     /// <summary>Sum of every (sample, channel) row, <c>[N, C]</c>.</summary>
     public static Tensor RowSums(Tensor rows) => rows.shape[2] == 1 ? rows.squeeze(2) : rows.sum(dim: 2);

@@ -3,17 +3,18 @@ using static TorchSharp.torch;
 namespace Ghost.ML.Torch;
 
 /// <summary>
-/// The normalisation step of a ghost layer, <c>y = (x − mean) · invstd · weight + bias</c> with per-(ghost batch,
-/// channel) statistics, as one autograd node with a hand-written backward: one pass over the activations forward and
-/// three backward (two row reductions and the input gradient), where autograd through the elementary operations
-/// would take several and allocate full-size temporaries. It saves only the input and the small statistics. Float CPU
-/// tensors take <see cref="GhostCpuKernels"/> (two passes backward); other tensors take torch operations.
+/// The training computation of a ghost layer, <c>y = (x − mean) · invstd · weight + bias</c> with per-(ghost batch,
+/// channel) statistics computed from the input, as one autograd node with a hand-written backward: autograd through
+/// the elementary operations would take several passes and allocate full-size temporaries. It saves only the input and
+/// the small statistics. Float CPU tensors take <see cref="GhostCpuKernels"/> (one pass over memory each way); other
+/// tensors take torch operations.
 /// </summary>
 /// <remarks>
-/// Arguments of <c>apply</c>: rows <c>[N, C, S]</c>, weight <c>[C]</c> or null, bias <c>[C]</c> or null, mean and
-/// invstd <c>[ghost batches, C]</c> (no gradient flows into them: they are treated as functions of the input through
-/// the closed-form backward below), the <see cref="GhostBatchLayout"/>, values per ghost batch <c>[ghost batches, 1]</c>,
-/// and whether the saved tensors outlive the backward (<see cref="GhostBatchNorm.KeepSavedTensorsAfterBackward"/>).
+/// Arguments of <c>apply</c>: rows <c>[N, C, S]</c>, weight <c>[C]</c> or null, bias <c>[C]</c> or null, the
+/// <see cref="GhostBatchLayout"/>, eps, whether the saved tensors outlive the backward
+/// (<see cref="GhostBatchNorm.KeepSavedTensorsAfterBackward"/>), and a <see cref="Statistics"/> that the forward fills
+/// with the per-pair mean and biased variance for the running statistics. The statistics are treated as functions of
+/// the input through the closed-form backward; no gradient flows into them from elsewhere.
 /// </remarks>
 internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNormalization>
 {
@@ -32,14 +33,25 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         ReleaseReturnedGradients();
-        var (rows, weight, bias, mean, invstd, layout, valuesPerGhostBatch, keepSavedTensors) = Unpack(vars);
-        ctx.save_for_backward([rows, weight!, mean, invstd, valuesPerGhostBatch]);
+        var (rows, weight, bias, layout, eps, keepSavedTensors, statistics) = Unpack(vars);
+        Tensor output, mean, variance, invstd;
+        if (GhostCpuKernels.CanRun(rows))
+        {
+            (output, mean, variance, invstd) = GhostCpuKernels.Forward(rows, weight, bias, layout, eps);
+        }
+        else
+        {
+            (mean, variance) = GhostMoments.Compute(rows, layout);
+            invstd = (variance + eps).rsqrt_();
+            output = NormalizeWithTorch(rows, weight, bias, mean, invstd, layout);
+        }
+
+        (statistics.Mean, statistics.Variance) = (mean, variance);
+        ctx.save_for_backward([rows, weight!, mean, invstd]);
         ctx.save_data(KeepSavedTensors, keepSavedTensors);
         ctx.save_data("bias", bias is not null);
         ctx.save_data("layout", layout);
-        return GhostCpuKernels.CanRun(rows)
-            ? GhostCpuKernels.Normalize(rows, mean, invstd, weight, bias, layout)
-            : NormalizeWithTorch(rows, weight, bias, mean, invstd, layout);
+        return output;
     }
 
     /// <inheritdoc/>
@@ -56,21 +68,21 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
         using (var scope = NewDisposeScope())
         {
             var saved = ctx.get_saved_variables();
-            var (rows, weight, mean, invstd, valuesPerGhostBatch) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+            var (rows, weight, mean, invstd) = (saved[0], saved[1], saved[2], saved[3]);
             var hasBias = (bool)ctx.get_data("bias");
             var layout = (GhostBatchLayout)ctx.get_data("layout");
             var grad = grad_output.reshape(rows.shape);
 
-            var (gradInput, gradSum, gradDotNormalized) = GhostCpuKernels.CanRun(rows)
+            var (gradInput, gradWeight, gradBias) = GhostCpuKernels.CanRun(rows)
                 ? GhostCpuKernels.Backward(grad, rows, mean, invstd, weight, layout)
-                : BackwardWithTorch(grad, rows, weight, mean, invstd, layout, valuesPerGhostBatch);
+                : BackwardWithTorch(grad, rows, weight, mean, invstd, layout);
 
             gradients =
             [
                 gradInput,
-                weight is null ? null! : gradDotNormalized.sum(dim: 0),
-                hasBias ? gradSum.sum(dim: 0) : null!,
-                null!, null!, null!, null!, null!,
+                weight is null ? null! : gradWeight,
+                hasBias ? gradBias : null!,
+                null!, null!, null!, null!,
             ];
             foreach (var gradient in gradients)
             {
@@ -91,6 +103,16 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
         return gradients;
     }
 
+    /// <summary>The per-pair statistics of one forward, filled in by it for the layer's running statistics.</summary>
+    public sealed class Statistics
+    {
+        /// <summary>Mean of every (ghost batch, channel) pair, <c>[ghost batches, C]</c>.</summary>
+        public Tensor? Mean { get; set; }
+
+        /// <summary>Biased variance of every (ghost batch, channel) pair, <c>[ghost batches, C]</c>.</summary>
+        public Tensor? Variance { get; set; }
+    }
+
     /// <summary>(x − mean) · invstd · weight + bias per (ghost batch, channel), in torch operations.</summary>
     private static Tensor NormalizeWithTorch(Tensor rows, Tensor? weight, Tensor? bias, Tensor mean, Tensor invstd,
         GhostBatchLayout layout)
@@ -107,12 +129,13 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     }
 
     /// <summary>
-    /// dL/dx = a·g + b·x + c per (ghost batch, channel), from Σg and Σg·x over each ghost batch, in torch operations
-    /// (the same formulas as <see cref="GhostCpuKernels.Backward"/>).
+    /// dL/dx = a·g + b·x + c per (ghost batch, channel), from Σg and Σg·x over each ghost batch, and the parameter
+    /// gradients, in torch operations (the same formulas as <see cref="GhostCpuKernels.Backward"/>).
     /// </summary>
-    private static (Tensor GradInput, Tensor GradSum, Tensor GradDotNormalized) BackwardWithTorch(Tensor grad, Tensor rows,
-        Tensor? weight, Tensor mean, Tensor invstd, GhostBatchLayout layout, Tensor valuesPerGhostBatch)
+    private static (Tensor GradInput, Tensor GradWeight, Tensor GradBias) BackwardWithTorch(Tensor grad, Tensor rows,
+        Tensor? weight, Tensor mean, Tensor invstd, GhostBatchLayout layout)
     {
+        var valuesPerGhostBatch = GhostMoments.ValuesPerGhostBatch(rows, layout);
         var gradSum = GhostMoments.GhostBatchSums(GhostMoments.RowSums(grad), layout);
         var gradDotInput = GhostMoments.GhostBatchSums(GhostMoments.RowDots(grad, rows), layout);
         var gradDotNormalized = (gradDotInput - mean * gradSum) * invstd;
@@ -123,13 +146,13 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
                 GhostMoments.Coefficients(b, layout), 1)
             .addcmul_(GhostMoments.Grouped(grad, layout), GhostMoments.Coefficients(a, layout), 1)
             .view_as(rows);
-        return (gradInput, gradSum, gradDotNormalized);
+        return (gradInput, gradDotNormalized.sum(dim: 0), gradSum.sum(dim: 0));
     }
 
-    private static (Tensor Rows, Tensor? Weight, Tensor? Bias, Tensor Mean, Tensor Invstd, GhostBatchLayout Layout,
-        Tensor ValuesPerGhostBatch, bool KeepSavedTensors) Unpack(object[] vars) =>
-        ((Tensor)vars[0], vars[1] as Tensor, vars[2] as Tensor, (Tensor)vars[3], (Tensor)vars[4], (GhostBatchLayout)vars[5],
-            (Tensor)vars[6], (bool)vars[7]);
+    private static (Tensor Rows, Tensor? Weight, Tensor? Bias, GhostBatchLayout Layout, double Eps, bool KeepSavedTensors,
+        Statistics Statistics) Unpack(object[] vars) =>
+        ((Tensor)vars[0], vars[1] as Tensor, vars[2] as Tensor, (GhostBatchLayout)vars[3], (double)vars[4], (bool)vars[5],
+            (Statistics)vars[6]);
 
     private static void ReleaseReturnedGradients()
     {
