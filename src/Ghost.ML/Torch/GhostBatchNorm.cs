@@ -138,24 +138,33 @@ public abstract class GhostBatchNorm : BatchNorm
     {
         var computeType = input.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : input.dtype;
         var rows = To(input, computeType).reshape(input.shape[0], num_features, valuesPerSample);
-        var statistics = new GhostNormalization.Statistics();
+        var update = RunningStatisticsUpdate(layout, valuesPerSample);
         var output = GhostNormalization.apply(rows, To(weight, computeType)!, To(bias, computeType)!, layout, eps,
-            KeepSavedTensorsAfterBackward, statistics);
-        if (track_running_stats && running_mean is not null && running_var is not null)
+            KeepSavedTensorsAfterBackward, update?.Terms!);
+        if (update is { } applied)
         {
-            UpdateRunningStatistics(layout, valuesPerSample, statistics.Mean!, statistics.Variance!);
+            using var noGrad = no_grad();
+            running_mean!.mul_(applied.Decay).add_(To(applied.Terms.WeightedMeans!, running_mean.dtype));
+            running_var!.mul_(applied.Decay).add_(To(applied.Terms.WeightedVariances!, running_var.dtype));
+            num_batches_tracked?.add_(layout.Count);
         }
 
         return To(output.view(input.shape), input.dtype);
     }
 
     /// <summary>
-    /// Applies, in closed form, n sequential BatchNorm updates with momentum m/n (or the cumulative average when
-    /// momentum is null): r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n.
+    /// The n sequential BatchNorm updates with momentum m/n (or the cumulative average when momentum is null) in
+    /// closed form, r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n: the decay of the old values and the weight of
+    /// each ghost batch's statistics; null when the layer keeps no running statistics.
     /// </summary>
-    private void UpdateRunningStatistics(GhostBatchLayout layout, long valuesPerSample, Tensor mean, Tensor biasedVariance)
+    private (double Decay, GhostNormalization.RunningStatisticsTerms Terms)? RunningStatisticsUpdate(
+        GhostBatchLayout layout, long valuesPerSample)
     {
-        using var noGrad = no_grad();
+        if (!track_running_stats || running_mean is null || running_var is null)
+        {
+            return null;
+        }
+
         var count = layout.Count;
         double decay;
         double[] meanWeights;
@@ -178,26 +187,11 @@ public abstract class GhostBatchNorm : BatchNorm
         var varianceWeights = meanWeights
             .Select((weight, j) => weight * BesselFactor(layout.Size(j) * valuesPerSample))
             .ToArray();
-        AddWeightedSums(running_mean!, decay, mean, meanWeights);
-        AddWeightedSums(running_var!, decay, biasedVariance, varianceWeights);
-        num_batches_tracked?.add_(count);
+        return (decay, new GhostNormalization.RunningStatisticsTerms(meanWeights, varianceWeights));
     }
 
     /// <summary>n / (n − 1): turns the biased variance of n values into the unbiased one.</summary>
     private static double BesselFactor(long values) => values / (values - 1.0);
-
-    /// <summary>target ← decay · target + Σⱼ wⱼ · perPair[j], in the kernels where they apply.</summary>
-    private static void AddWeightedSums(Tensor target, double decay, Tensor perPair, double[] weights)
-    {
-        if (GhostCpuKernels.CanAddWeightedSums(target, perPair))
-        {
-            GhostCpuKernels.AddWeightedSums(target, decay, perPair, weights);
-            return;
-        }
-
-        var weightTensor = tensor(weights, target.dtype, target.device);
-        target.mul_(decay).add_(weightTensor.matmul(perPair.detach().to_type(target.dtype)));
-    }
 
     /// <summary><paramref name="tensor"/> in element type <paramref name="type"/>, without a new tensor when it already is.</summary>
     [return: NotNullIfNotNull(nameof(tensor))]

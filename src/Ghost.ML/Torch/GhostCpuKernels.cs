@@ -30,8 +30,11 @@ internal static unsafe class GhostCpuKernels
 {
     private const long ValuesPerWorkItem = 1024;
 
-    /// <summary>Channels per block when per-pair values are added up over the ghost batches.</summary>
-    private const int ChannelsPerSumBlock = 64;
+    // Quantities of the GhostChannelSums each pass gathers.
+    private const int WeightedMeans = 0;
+    private const int WeightedVariances = 1;
+    private const int WeightGradient = 0;
+    private const int BiasGradient = 1;
 
     /// <summary>
     /// Whether float CPU tensors take these kernels (the default); tests and benchmarks switch it off to run the
@@ -48,7 +51,8 @@ internal static unsafe class GhostCpuKernels
 
     /// <summary>
     /// The training forward: per (ghost batch, channel) pair the mean and biased variance, and
-    /// <c>(x − mean) · invstd · weight + bias</c> with <c>invstd = 1 / √(variance + eps)</c>.
+    /// <c>(x − mean) · invstd · weight + bias</c> with <c>invstd = 1 / √(variance + eps)</c>; optionally the
+    /// per-channel sums Σⱼ wⱼ · meanⱼ and Σⱼ vⱼ · varianceⱼ over the ghost batches j that update the running statistics.
     /// </summary>
     /// <remarks>
     /// The moments come from Σ(x − s) and Σ(x − s)² with s the pair's first value, which keeps the one-pass form
@@ -59,33 +63,50 @@ internal static unsafe class GhostCpuKernels
     /// <param name="bias">Per-channel shift <c>[C]</c>, or null.</param>
     /// <param name="layout">How the batch is cut into ghost batches.</param>
     /// <param name="eps">Added to the variance for numerical stability.</param>
-    /// <returns>The output <c>[N, C, S]</c>, and per pair the mean, the biased variance and invstd.</returns>
-    public static (Tensor Output, Tensor Mean, Tensor Variance, Tensor Invstd) Forward(Tensor rows, Tensor? weight,
-        Tensor? bias, GhostBatchLayout layout, double eps)
+    /// <param name="runningWeights">wⱼ and vⱼ for every ghost batch, or null for no running-statistics sums.</param>
+    /// <returns>
+    /// The output <c>[N, C, S]</c>, per pair the mean and invstd, and the running-statistics sums <c>[C]</c> (null
+    /// without weights).
+    /// </returns>
+    public static (Tensor Output, Tensor Mean, Tensor Invstd, Tensor? WeightedMeans, Tensor? WeightedVariances) Forward(
+        Tensor rows, Tensor? weight, Tensor? bias, GhostBatchLayout layout, double eps,
+        (double[] Mean, double[] Variance)? runningWeights)
     {
         CheckRows(rows, layout);
         CheckShape(weight, [rows.shape[1]], nameof(weight));
         CheckShape(bias, [rows.shape[1]], nameof(bias));
+        if (runningWeights is { } given && (given.Mean.Length != layout.Count || given.Variance.Length != layout.Count))
+        {
+            throw new ArgumentException($"Expected {layout.Count} running-statistics weights of each kind.", nameof(runningWeights));
+        }
+
         var output = empty(rows.shape, rows.dtype);
         var mean = empty(layout.Count, rows.shape[1], rows.dtype);
-        var variance = empty(layout.Count, rows.shape[1], rows.dtype);
         var invstd = empty(layout.Count, rows.shape[1], rows.dtype);
+        var weightedMeans = runningWeights is null ? null : empty(rows.shape[1], rows.dtype);
+        var weightedVariances = runningWeights is null ? null : empty(rows.shape[1], rows.dtype);
         using var scope = NewDisposeScope();
         (rows, weight, bias) = (As(rows, rows), As(weight, rows), As(bias, rows));
         var loops = new GhostCpuLoops(rows, layout, ValuesPerWorkItem);
         var channels = (Data(weight), Data(bias));
-        var pairs = (Data(mean), Data(variance), Data(invstd));
+        var pairs = (Data(mean), Data(invstd));
         var limit = GhostMoments.OnePassLimit(rows.dtype);
         if (rows.dtype == ScalarType.Float32)
         {
-            Forward(loops, Data(rows), channels, pairs, (float)eps, (float)limit, Data(output));
+            using var sums = runningWeights is null ? null : new GhostChannelSums<float>(2, loops.Slots, rows.shape[1]);
+            Forward(loops, Data(rows), channels, pairs, (float)eps, (float)limit, Data(output), sums, runningWeights);
+            sums?.CopyTo(WeightedMeans, weightedMeans!);
+            sums?.CopyTo(WeightedVariances, weightedVariances!);
         }
         else
         {
-            Forward(loops, Data(rows), channels, pairs, eps, limit, Data(output));
+            using var sums = runningWeights is null ? null : new GhostChannelSums<double>(2, loops.Slots, rows.shape[1]);
+            Forward(loops, Data(rows), channels, pairs, eps, limit, Data(output), sums, runningWeights);
+            sums?.CopyTo(WeightedMeans, weightedMeans!);
+            sums?.CopyTo(WeightedVariances, weightedVariances!);
         }
 
-        return (output, mean, variance, invstd);
+        return (output, mean, invstd, weightedMeans, weightedVariances);
     }
 
     /// <summary>
@@ -111,75 +132,46 @@ internal static unsafe class GhostCpuKernels
         var gradWeight = empty(rows.shape[1], rows.dtype);
         var gradBias = empty(rows.shape[1], rows.dtype);
         using var scope = NewDisposeScope();
-        var gradSum = empty(mean.shape, rows.dtype);
-        var gradDotNormalized = empty(mean.shape, rows.dtype);
         (grad, rows, mean, invstd, weight) = (As(grad, rows), As(rows, rows), As(mean, rows), As(invstd, rows), As(weight, rows));
         var loops = new GhostCpuLoops(rows, layout, ValuesPerWorkItem);
-        var pairs = (Data(mean), Data(invstd), Data(weight), Data(gradSum), Data(gradDotNormalized));
+        var pairs = (Data(mean), Data(invstd), Data(weight));
         if (rows.dtype == ScalarType.Float32)
         {
-            Backward<float>(loops, Data(grad), Data(rows), pairs, Data(gradInput));
+            using var sums = new GhostChannelSums<float>(2, loops.Slots, rows.shape[1]);
+            Backward(loops, Data(grad), Data(rows), pairs, Data(gradInput), sums);
+            sums.CopyTo(WeightGradient, gradWeight);
+            sums.CopyTo(BiasGradient, gradBias);
         }
         else
         {
-            Backward<double>(loops, Data(grad), Data(rows), pairs, Data(gradInput));
+            using var sums = new GhostChannelSums<double>(2, loops.Slots, rows.shape[1]);
+            Backward(loops, Data(grad), Data(rows), pairs, Data(gradInput), sums);
+            sums.CopyTo(WeightGradient, gradWeight);
+            sums.CopyTo(BiasGradient, gradBias);
         }
 
-        AddWeightedSums(gradWeight, 0, gradDotNormalized, null);
-        AddWeightedSums(gradBias, 0, gradSum, null);
         return (gradInput, gradWeight, gradBias);
     }
 
-    /// <summary>Whether <see cref="AddWeightedSums"/> handles <paramref name="target"/> and <paramref name="perPair"/>.</summary>
-    public static bool CanAddWeightedSums(Tensor target, Tensor perPair) =>
-        CanRun(perPair) && target.device_type == DeviceType.CPU && target.dtype == perPair.dtype && target.is_contiguous();
-
-    /// <summary>
-    /// target ← decay · target + Σⱼ wⱼ · perPair[j] per channel; with <paramref name="decay"/> 0 the target's old
-    /// values are not read (as PyTorch overwrites running statistics when its update factor is 1).
-    /// </summary>
-    /// <param name="target">Per-channel values <c>[C]</c>, updated in place.</param>
-    /// <param name="decay">Factor on the target's old values.</param>
-    /// <param name="perPair">Per-pair values <c>[ghost batches, C]</c>.</param>
-    /// <param name="weights">Weight of each ghost batch, or null for 1.</param>
-    public static void AddWeightedSums(Tensor target, double decay, Tensor perPair, double[]? weights)
-    {
-        CheckShape(target, [perPair.shape[1]], nameof(target));
-        if (weights is not null && weights.Length != perPair.shape[0])
-        {
-            throw new ArgumentException($"Expected {perPair.shape[0]} weights; got {weights.Length}.", nameof(weights));
-        }
-
-        using var scope = NewDisposeScope();
-        perPair = As(perPair, perPair);
-        if (perPair.dtype == ScalarType.Float32)
-        {
-            AddWeightedSums(Data(target), (float)decay, Data(perPair), perPair.shape, weights);
-        }
-        else
-        {
-            AddWeightedSums(Data(target), decay, Data(perPair), perPair.shape, weights);
-        }
-    }
-
     private static void Forward<T>(GhostCpuLoops loops, nint rows, (nint Weight, nint Bias) channels,
-        (nint Mean, nint Variance, nint Invstd) pairs, T eps, T limit, nint output)
+        (nint Mean, nint Invstd) pairs, T eps, T limit, nint output, GhostChannelSums<T>? sums,
+        (double[] Mean, double[] Variance)? runningWeights)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item, slot) =>
         {
             var length = Padded<T>(item.Channels);
-            Span<T> sums = stackalloc T[length];
-            Span<T> squareSums = stackalloc T[length];
+            Span<T> shiftedSums = stackalloc T[length];
+            Span<T> shiftedSquareSums = stackalloc T[length];
+            Span<T> variances = stackalloc T[length];
             var firstValues = loops.FirstValues(item, (T*)rows, stackalloc T[length]);
             var means = item.PairsToWrite((T*)pairs.Mean, stackalloc T[length]);
-            var variances = item.PairsToWrite((T*)pairs.Variance, stackalloc T[length]);
             var invstds = item.PairsToWrite((T*)pairs.Invstd, stackalloc T[length]);
-            loops.Sums(item, (T*)rows, firstValues, (T*)rows, firstValues, sums, squareSums);
-            if (ShiftedMoments(item, firstValues, sums, squareSums, means, variances, limit))
+            loops.Sums(item, (T*)rows, firstValues, (T*)rows, firstValues, shiftedSums, shiftedSquareSums);
+            if (ShiftedMoments(item, firstValues, shiftedSums, shiftedSquareSums, means, variances, limit))
             {
-                loops.Sums(item, (T*)rows, means, (T*)rows, means, sums, squareSums);
-                ShiftedMoments(item, means, sums, squareSums, means, variances, limit);
+                loops.Sums(item, (T*)rows, means, (T*)rows, means, shiftedSums, shiftedSquareSums);
+                ShiftedMoments(item, means, shiftedSums, shiftedSquareSums, means, variances, limit);
             }
 
             var weights = item.ChannelValues((T*)channels.Weight, T.One, stackalloc T[length]);
@@ -188,8 +180,14 @@ internal static unsafe class GhostCpuKernels
             Span<T> shifts = stackalloc T[length];
             NormalizationCoefficients(means, variances, weights, biases, eps, invstds, scales, shifts);
             loops.Combine(item, (T*)rows, scales, null, default, shifts, (T*)output);
+            if (sums is not null && runningWeights is { } weightsOf)
+            {
+                sums.Add(WeightedMeans, slot, item.FirstChannel, item.Channels, means, T.CreateTruncating(weightsOf.Mean[item.Ghost]));
+                sums.Add(WeightedVariances, slot, item.FirstChannel, item.Channels, variances,
+                    T.CreateTruncating(weightsOf.Variance[item.Ghost]));
+            }
+
             item.Store(means, (T*)pairs.Mean);
-            item.Store(variances, (T*)pairs.Variance);
             item.Store(invstds, (T*)pairs.Invstd);
         });
     }
@@ -246,11 +244,11 @@ internal static unsafe class GhostCpuKernels
         }
     }
 
-    private static void Backward<T>(GhostCpuLoops loops, nint grad, nint rows,
-        (nint Mean, nint Invstd, nint Weight, nint GradSum, nint GradDotNormalized) pairs, nint gradInput)
+    private static void Backward<T>(GhostCpuLoops loops, nint grad, nint rows, (nint Mean, nint Invstd, nint Weight) pairs,
+        nint gradInput, GhostChannelSums<T> sums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item) =>
+        loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item, slot) =>
         {
             var length = Padded<T>(item.Channels);
             Span<T> zeros = stackalloc T[length];
@@ -258,16 +256,16 @@ internal static unsafe class GhostCpuKernels
             var means = item.Pairs((T*)pairs.Mean, stackalloc T[length]);
             var invstds = item.Pairs((T*)pairs.Invstd, stackalloc T[length]);
             var weights = item.ChannelValues((T*)pairs.Weight, T.One, stackalloc T[length]);
-            var gradSums = item.PairsToWrite((T*)pairs.GradSum, stackalloc T[length]);
-            var gradDotNormalized = item.PairsToWrite((T*)pairs.GradDotNormalized, stackalloc T[length]);
+            Span<T> gradSums = stackalloc T[length];
+            Span<T> gradDotNormalized = stackalloc T[length];
             loops.Sums(item, (T*)grad, zeros, (T*)rows, means, gradSums, gradDotNormalized);
             Span<T> a = stackalloc T[length];
             Span<T> b = stackalloc T[length];
             Span<T> c = stackalloc T[length];
             GradientCoefficients(item, means, invstds, weights, gradSums, gradDotNormalized, a, b, c);
             loops.Combine(item, (T*)grad, a, (T*)rows, b, c, (T*)gradInput);
-            item.Store(gradSums, (T*)pairs.GradSum);
-            item.Store(gradDotNormalized, (T*)pairs.GradDotNormalized);
+            sums.Add(WeightGradient, slot, item.FirstChannel, item.Channels, gradDotNormalized, T.One);
+            sums.Add(BiasGradient, slot, item.FirstChannel, item.Channels, gradSums, T.One);
         });
     }
 
@@ -296,42 +294,6 @@ internal static unsafe class GhostCpuKernels
                     offset + i);
             }
         }
-    }
-
-    private static void AddWeightedSums<T>(nint target, T decay, nint perPair, long[] shape, double[]? weights)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        var (ghostBatches, channels) = ((int)shape[0], shape[1]);
-        GhostCpuLoops.ForEachChannelBlock(channels, ghostBatches * channels, ChannelsPerSumBlock,
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (firstChannel, count) =>
-            {
-                var padded = Padded<T>(count);
-                var sums = stackalloc T[padded];
-                var targetValues = (T*)target + firstChannel;
-                for (var i = 0; i < padded; i++)
-                {
-                    sums[i] = decay == T.Zero || i >= count ? T.Zero : decay * targetValues[i];
-                }
-
-                for (var ghost = 0; ghost < ghostBatches; ghost++)
-                {
-                    var values = (T*)perPair + ghost * channels + firstChannel;
-                    var weight = weights is null ? T.One : T.CreateTruncating(weights[ghost]);
-                    var weightVector = new Vector<T>(weight);
-                    var i = 0;
-                    for (; i + Vector<T>.Count <= count; i += Vector<T>.Count)
-                    {
-                        Vector.Store(Vector.Load(sums + i) + weightVector * Vector.Load(values + i), sums + i);
-                    }
-
-                    for (; i < count; i++)
-                    {
-                        sums[i] += weight * values[i];
-                    }
-                }
-
-                new ReadOnlySpan<T>(sums, count).CopyTo(new Span<T>(targetValues, count));
-            });
     }
 
     /// <exception cref="ArgumentException">The rows are not <c>[N, C, S]</c> or the layout does not cut exactly N samples.</exception>

@@ -98,6 +98,9 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     /// <summary>Rows of one value read together before the running sums go back to memory.</summary>
     private const int SamplesPerBlock = 8;
 
+    /// <summary>Slots when there are enough work items: two per thread up to eight threads keeps them balanced.</summary>
+    private const int MinSlots = 16;
+
     private readonly long _channels = rows.shape[1];
     private readonly long _valuesPerRow = rows.shape[2];
     private readonly GhostBatchLayout _layout = layout;
@@ -107,41 +110,52 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     public long RowOffset(long sample, int channel) => (sample * _channels + channel) * _valuesPerRow;
 
     /// <summary>
-    /// Runs <paramref name="body"/> on every work item, in parallel over torch's thread count: on libtorch's OpenMP
-    /// threads where <see cref="OpenMPParallel"/> finds them, else on .NET's thread pool.
+    /// How many slots the work items are dealt into: each slot is a run of consecutive items done in order by one
+    /// thread, so per-slot partial sums need no locking. The count depends on the shape and, beyond eight threads, on
+    /// the thread count, so sums over slots come out the same bit for bit for any number of threads up to eight.
     /// </summary>
-    public void ForEachWorkItem(Action<GhostCpuWorkItem> body)
+    public int Slots
     {
-        var (channels, valuesPerRow, layout) = (_channels, _valuesPerRow, _layout);
-        var blockWidth = (int)Math.Clamp(_valuesPerWorkItem / valuesPerRow, 1, channels);
-        var blocks = (int)((channels + blockWidth - 1) / blockWidth);
-        var items = layout.Count * blocks;
-        void RunItem(int index)
+        get
         {
-            var ghost = index / blocks;
-            var firstChannel = index % blocks * blockWidth;
-            var start = layout.Start(ghost);
-            var size = layout.Size(ghost);
-            body(new GhostCpuWorkItem(ghost, firstChannel, (int)Math.Min(blockWidth, channels - firstChannel), start,
-                start + size, size * valuesPerRow, channels));
+            var (_, _, items) = Blocks();
+            return Math.Min(items, Math.Max(MinSlots, 2 * get_num_threads()));
         }
-
-        var lastGhost = layout.Count - 1;
-        Run(items, (layout.Start(lastGhost) + layout.Size(lastGhost)) * channels * valuesPerRow, RunItem);
     }
 
     /// <summary>
-    /// Runs <paramref name="body"/> on blocks of channels that together cover <paramref name="channels"/>, in parallel
-    /// as <see cref="ForEachWorkItem"/> does; a block is (first channel, channels in the block).
+    /// Runs <paramref name="body"/> on every work item with the index of its slot (below <see cref="Slots"/>), in
+    /// parallel over torch's thread count: on libtorch's OpenMP threads where <see cref="OpenMPParallel"/> finds them,
+    /// else on .NET's thread pool.
     /// </summary>
-    /// <param name="channels">Channels C to cover.</param>
-    /// <param name="values">Values the whole loop reads, which decides whether it is worth a second thread.</param>
-    /// <param name="blockWidth">Channels per block (the last block may hold fewer).</param>
-    /// <param name="body">The work on one block.</param>
-    public static void ForEachChannelBlock(long channels, long values, int blockWidth, Action<int, int> body)
+    public void ForEachWorkItem(Action<GhostCpuWorkItem, int> body)
     {
-        var blocks = (int)((channels + blockWidth - 1) / blockWidth);
-        Run(blocks, values, block => body(block * blockWidth, (int)Math.Min(blockWidth, channels - (long)block * blockWidth)));
+        var (channels, valuesPerRow, layout) = (_channels, _valuesPerRow, _layout);
+        var (blockWidth, blocks, items) = Blocks();
+        var slots = Slots;
+        void RunSlot(int slot)
+        {
+            for (int index = (int)((long)items * slot / slots), end = (int)((long)items * (slot + 1) / slots); index < end; index++)
+            {
+                var ghost = index / blocks;
+                var firstChannel = index % blocks * blockWidth;
+                var start = layout.Start(ghost);
+                var size = layout.Size(ghost);
+                body(new GhostCpuWorkItem(ghost, firstChannel, (int)Math.Min(blockWidth, channels - firstChannel), start,
+                    start + size, size * valuesPerRow, channels), slot);
+            }
+        }
+
+        var lastGhost = layout.Count - 1;
+        Run(slots, (layout.Start(lastGhost) + layout.Size(lastGhost)) * channels * valuesPerRow, RunSlot);
+    }
+
+    /// <summary>Channels per work item, channel blocks per ghost batch and work items in all.</summary>
+    private (int BlockWidth, int Blocks, int Items) Blocks()
+    {
+        var blockWidth = (int)Math.Clamp(_valuesPerWorkItem / _valuesPerRow, 1, _channels);
+        var blocks = (int)((_channels + blockWidth - 1) / blockWidth);
+        return (blockWidth, blocks, _layout.Count * blocks);
     }
 
     /// <summary>Runs <paramref name="body"/>(i) for every i below <paramref name="items"/>, in parallel when <paramref name="values"/> are enough to pay for it.</summary>

@@ -12,9 +12,9 @@ namespace Ghost.ML.Torch;
 /// <remarks>
 /// Arguments of <c>apply</c>: rows <c>[N, C, S]</c>, weight <c>[C]</c> or null, bias <c>[C]</c> or null, the
 /// <see cref="GhostBatchLayout"/>, eps, whether the saved tensors outlive the backward
-/// (<see cref="GhostBatchNorm.KeepSavedTensorsAfterBackward"/>), and a <see cref="Statistics"/> that the forward fills
-/// with the per-pair mean and biased variance for the running statistics. The statistics are treated as functions of
-/// the input through the closed-form backward; no gradient flows into them from elsewhere.
+/// (<see cref="GhostBatchNorm.KeepSavedTensorsAfterBackward"/>), and the <see cref="RunningStatisticsTerms"/> to
+/// report, or null. The statistics are treated as functions of the input through the closed-form backward; no
+/// gradient flows into them from elsewhere.
 /// </remarks>
 internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNormalization>
 {
@@ -33,20 +33,27 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
     {
         ReleaseReturnedGradients();
-        var (rows, weight, bias, layout, eps, keepSavedTensors, statistics) = Unpack(vars);
-        Tensor output, mean, variance, invstd;
+        var (rows, weight, bias, layout, eps, keepSavedTensors, runningStatistics) = Unpack(vars);
+        var runningWeights = runningStatistics is null
+            ? ((double[], double[])?)null
+            : (runningStatistics.MeanWeights, runningStatistics.VarianceWeights);
+        Tensor output, mean, invstd;
         if (GhostCpuKernels.CanRun(rows))
         {
-            (output, mean, variance, invstd) = GhostCpuKernels.Forward(rows, weight, bias, layout, eps);
+            (output, mean, invstd, var weightedMeans, var weightedVariances) =
+                GhostCpuKernels.Forward(rows, weight, bias, layout, eps, runningWeights);
+            runningStatistics?.Report(weightedMeans!, weightedVariances!);
         }
         else
         {
-            (mean, variance) = GhostMoments.Compute(rows, layout);
-            invstd = (variance + eps).rsqrt_();
+            (mean, var variance) = GhostMoments.Compute(rows, layout);
+            invstd = (variance + eps).rsqrt();
             output = NormalizeWithTorch(rows, weight, bias, mean, invstd, layout);
+            runningStatistics?.Report(
+                tensor(runningStatistics.MeanWeights, rows.dtype, rows.device).matmul(mean),
+                tensor(runningStatistics.VarianceWeights, rows.dtype, rows.device).matmul(variance));
         }
 
-        (statistics.Mean, statistics.Variance) = (mean, variance);
         ctx.save_for_backward([rows, weight!, mean, invstd]);
         ctx.save_data(KeepSavedTensors, keepSavedTensors);
         ctx.save_data("bias", bias is not null);
@@ -103,14 +110,28 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
         return gradients;
     }
 
-    /// <summary>The per-pair statistics of one forward, filled in by it for the layer's running statistics.</summary>
-    public sealed class Statistics
+    /// <summary>
+    /// The running-statistics terms of one forward: given the weight of each ghost batch's mean and unbiased-corrected
+    /// variance, the forward reports Σⱼ wⱼ · meanⱼ and Σⱼ vⱼ · varianceⱼ per channel, computed where the moments are.
+    /// </summary>
+    /// <param name="meanWeights">wⱼ for every ghost batch j.</param>
+    /// <param name="varianceWeights">vⱼ for every ghost batch j, applied to its biased variance.</param>
+    public sealed class RunningStatisticsTerms(double[] meanWeights, double[] varianceWeights)
     {
-        /// <summary>Mean of every (ghost batch, channel) pair, <c>[ghost batches, C]</c>.</summary>
-        public Tensor? Mean { get; set; }
+        /// <summary>wⱼ for every ghost batch j.</summary>
+        public double[] MeanWeights { get; } = meanWeights;
 
-        /// <summary>Biased variance of every (ghost batch, channel) pair, <c>[ghost batches, C]</c>.</summary>
-        public Tensor? Variance { get; set; }
+        /// <summary>vⱼ for every ghost batch j.</summary>
+        public double[] VarianceWeights { get; } = varianceWeights;
+
+        /// <summary>Σⱼ wⱼ · meanⱼ per channel, <c>[C]</c>, once the forward has run.</summary>
+        public Tensor? WeightedMeans { get; private set; }
+
+        /// <summary>Σⱼ vⱼ · varianceⱼ per channel, <c>[C]</c>, once the forward has run.</summary>
+        public Tensor? WeightedVariances { get; private set; }
+
+        internal void Report(Tensor weightedMeans, Tensor weightedVariances) =>
+            (WeightedMeans, WeightedVariances) = (weightedMeans, weightedVariances);
     }
 
     /// <summary>(x − mean) · invstd · weight + bias per (ghost batch, channel), in torch operations.</summary>
@@ -150,9 +171,9 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     }
 
     private static (Tensor Rows, Tensor? Weight, Tensor? Bias, GhostBatchLayout Layout, double Eps, bool KeepSavedTensors,
-        Statistics Statistics) Unpack(object[] vars) =>
+        RunningStatisticsTerms? RunningStatistics) Unpack(object[] vars) =>
         ((Tensor)vars[0], vars[1] as Tensor, vars[2] as Tensor, (GhostBatchLayout)vars[3], (double)vars[4], (bool)vars[5],
-            (Statistics)vars[6]);
+            vars[6] as RunningStatisticsTerms);
 
     private static void ReleaseReturnedGradients()
     {

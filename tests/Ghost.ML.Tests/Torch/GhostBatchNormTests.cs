@@ -243,10 +243,13 @@ public sealed class GhostBatchNormTests
         var upstream = randn(input.shape);
         var serial = ForwardAndBackward(threads: 1);
         var parallel = ForwardAndBackward(threads: 4);
-        Assert.IsTrue(serial.Output.equal(parallel.Output).all().item<bool>(), "output");
-        Assert.IsTrue(serial.Gradient.equal(parallel.Gradient).all().item<bool>(), "input gradient");
+        string[] names = ["output", "input gradient", "weight gradient", "bias gradient", "running mean", "running variance"];
+        for (var i = 0; i < names.Length; i++)
+        {
+            Assert.IsTrue(serial[i].equal(parallel[i]).all().item<bool>(), names[i]);
+        }
 
-        (Tensor Output, Tensor Gradient) ForwardAndBackward(int threads)
+        Tensor[] ForwardAndBackward(int threads)
         {
             var previous = get_num_threads();
             set_num_threads(threads);
@@ -257,7 +260,7 @@ public sealed class GhostBatchNormTests
                 var x = input.clone().requires_grad_();
                 var output = layer.forward(x);
                 (output * upstream).sum().backward();
-                return (output.detach(), x.grad!);
+                return [output.detach(), x.grad!, layer.weight!.grad!.clone(), layer.bias!.grad!.clone(), layer.running_mean!.clone(), layer.running_var!.clone()];
             }
             finally
             {
