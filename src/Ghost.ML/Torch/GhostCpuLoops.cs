@@ -208,13 +208,14 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     public void Sums<T>(GhostCpuWorkItem item, T* u, ReadOnlySpan<T> p, T* v, ReadOnlySpan<T> q, Span<T> sums, Span<T> productSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        sums.Clear();
-        productSums.Clear();
         if (_valuesPerRow == 1)
         {
             SumsAcrossChannels(item, u, p, v, q, sums, productSums);
             return;
         }
+
+        sums.Clear();
+        productSums.Clear();
 
         var width = Vector<T>.Count;
         var vectorEnd = _valuesPerRow - _valuesPerRow % width;
@@ -265,6 +266,9 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
         Span<T> sums, Span<T> productSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // The padding lanes are not summed; they are cleared for the callers that read whole vectors.
+        sums[item.Channels..].Clear();
+        productSums[item.Channels..].Clear();
         T* u0 = u + RowOffset(item.Start, item.FirstChannel), v0 = v + RowOffset(item.Start, item.FirstChannel);
         var samples = item.End - item.Start;
         var flushes = samples > VectorsPerDoubleFlush;
@@ -274,8 +278,9 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
         {
             for (long block = 0; block < samples; block += SamplesPerBlock)
             {
+                // A block that starts the sums, or restarts them after a flush, starts from zero instead of loading them.
                 AddBlock(u0 + block * _channels, v0 + block * _channels, Math.Min(SamplesPerBlock, samples - block), item.Channels,
-                    pAt, qAt, sumAt, productAt);
+                    pAt, qAt, sumAt, productAt, fresh: block % VectorsPerDoubleFlush == 0);
                 var blockEnd = block + SamplesPerBlock;
                 if (flushes && (blockEnd % VectorsPerDoubleFlush == 0 || blockEnd >= samples))
                 {
@@ -283,7 +288,6 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
                     {
                         doubleSums[i] += double.CreateTruncating(sumAt[i]);
                         doubleProductSums[i] += double.CreateTruncating(productAt[i]);
-                        sumAt[i] = productAt[i] = T.Zero;
                     }
                 }
             }
@@ -296,27 +300,48 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
         }
     }
 
-    /// <summary>Adds one block of <paramref name="samples"/> rows of <paramref name="channels"/> values to the sums.</summary>
+    /// <summary>
+    /// Adds one block of <paramref name="samples"/> rows of <paramref name="channels"/> values to the sums, or with
+    /// <paramref name="fresh"/> writes the block's own sums. When u and p are v and q (the moments), the product is a
+    /// square and v is not read again.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void AddBlock<T>(T* u, T* v, long samples, int channels, T* p, T* q, T* sums, T* productSums)
+    private void AddBlock<T>(T* u, T* v, long samples, int channels, T* p, T* q, T* sums, T* productSums, bool fresh)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var width = Vector<T>.Count;
+        var squares = u == v && p == q;
         var i = 0;
         for (; i + 2 * width <= channels; i += 2 * width)
         {
             var (p0, p1, q0, q1) = (Vector.Load(p + i), Vector.Load(p + i + width), Vector.Load(q + i), Vector.Load(q + i + width));
-            var (sum0, sum1) = (Vector.Load(sums + i), Vector.Load(sums + i + width));
-            var (product0, product1) = (Vector.Load(productSums + i), Vector.Load(productSums + i + width));
-            for (long sample = 0; sample < samples; sample++)
+            var (sum0, sum1, product0, product1) = fresh
+                ? (Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero, Vector<T>.Zero)
+                : (Vector.Load(sums + i), Vector.Load(sums + i + width), Vector.Load(productSums + i),
+                    Vector.Load(productSums + i + width));
+            if (squares)
             {
-                T* uAt = u + sample * _channels + i, vAt = v + sample * _channels + i;
-                var du0 = Vector.Load(uAt) - p0;
-                var du1 = Vector.Load(uAt + width) - p1;
-                sum0 += du0;
-                sum1 += du1;
-                product0 += du0 * (Vector.Load(vAt) - q0);
-                product1 += du1 * (Vector.Load(vAt + width) - q1);
+                for (var at = u + i; at < u + i + samples * _channels; at += _channels)
+                {
+                    var du0 = Vector.Load(at) - p0;
+                    var du1 = Vector.Load(at + width) - p1;
+                    sum0 += du0;
+                    sum1 += du1;
+                    product0 += du0 * du0;
+                    product1 += du1 * du1;
+                }
+            }
+            else
+            {
+                for (long offset = i; offset < i + samples * _channels; offset += _channels)
+                {
+                    var du0 = Vector.Load(u + offset) - p0;
+                    var du1 = Vector.Load(u + offset + width) - p1;
+                    sum0 += du0;
+                    sum1 += du1;
+                    product0 += du0 * (Vector.Load(v + offset) - q0);
+                    product1 += du1 * (Vector.Load(v + offset + width) - q1);
+                }
             }
 
             Vector.Store(sum0, sums + i);
@@ -327,12 +352,15 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
 
         for (; i < channels; i++)
         {
+            var (sum, productSum) = fresh ? (T.Zero, T.Zero) : (sums[i], productSums[i]);
             for (long sample = 0; sample < samples; sample++)
             {
                 var du = u[sample * _channels + i] - p[i];
-                sums[i] += du;
-                productSums[i] += du * (v[sample * _channels + i] - q[i]);
+                sum += du;
+                productSum += du * (v[sample * _channels + i] - q[i]);
             }
+
+            (sums[i], productSums[i]) = (sum, productSum);
         }
     }
 

@@ -175,6 +175,15 @@ public sealed class GhostBatchNormTests
         AssertFloat32MatchesFloat64Reference(randn(4, 2, 512, 512) * 3 + 5, ghostBatchSize: 2, useKernels: true, tolerance: 2e-6);
     }
 
+    [TestMethod]
+    public void LongGhostBatchesOfOneValueRowsKeepSinglePrecision()
+    {
+        manual_seed(12);
+        // [N, C] ghost batches of 600 samples: the kernels' sums across channels restart in float32 every 256 samples
+        // and add up in double; 21 channels also leave a remainder after the vectors.
+        AssertFloat32MatchesFloat64Reference(randn(1500, 21) * 3 + 5, ghostBatchSize: 600, useKernels: true, tolerance: 2e-5);
+    }
+
     /// <summary>Float32 output and input gradient (affine off) against the per-ghost-batch reference in float64.</summary>
     private static void AssertFloat32MatchesFloat64Reference(Tensor input, int ghostBatchSize, bool useKernels,
         double tolerance = 1e-4)
