@@ -42,12 +42,29 @@ var shortOption = new Option<bool>("--short") { Description = "BenchmarkDotNet's
 var layers = new Command("layers", "BenchmarkDotNet: GhostBatchNorm vs BatchNorm vs the chunk loop.") { fullOption, shortOption };
 layers.SetAction(parse => RunLayerBenchmarks(parse.GetValue(fullOption) ? LayerCase.Sweep().ToList() : LayerCase.Goals, parse.GetValue(shortOption)));
 
-var check = new Command("check", "Interleaved layer comparison in one process (the independent check of goal 1).") { fullOption, roundsOption };
+var minimumSecondsOption = new Option<double>("--min-seconds")
+{
+    Description = "Time each case for at least this long (more rounds for quick cases).",
+    DefaultValueFactory = _ => 1.5,
+};
+var checkAllocatorOption = new Option<string>("--allocator")
+{
+    Description = "glibc malloc setting made with mallopt before measuring: default or mallopt-no-mmap (what TuneNativeAllocator sets).",
+    DefaultValueFactory = _ => "default",
+};
+var check = new Command("check", "Interleaved layer comparison in one process (the independent check of goal 1).")
+{
+    fullOption, roundsOption, minimumSecondsOption, checkAllocatorOption,
+};
 check.SetAction(parse =>
 {
+    var setting = AllocatorSetting.Named(parse.GetValue(checkAllocatorOption)!);
+    setting.ApplyInProcess();
     Report.Machine();
+    Report.Allocator(setting);
     var cases = parse.GetValue(fullOption) ? LayerCase.Sweep() : LayerCase.Goals;
-    Report.Layers(cases.Select(c => LayerComparison.Measure(c, parse.GetValue(roundsOption))).ToList());
+    var minimumTime = TimeSpan.FromSeconds(parse.GetValue(minimumSecondsOption));
+    Report.Layers(cases.Select(c => LayerComparison.Measure(c, parse.GetValue(roundsOption), minimumTime)).ToList());
 });
 
 var step = new Command("step", "Training step with BatchNorm vs ghost layers: median time and peak memory, interleaved.") { architectureOption };

@@ -35,6 +35,18 @@ internal sealed record AllocatorSetting(string Name, string Description, IReadOn
     public static AllocatorSetting Named(string name) => All.FirstOrDefault(setting => setting.Name == name)
         ?? throw new ArgumentException($"Unknown allocator setting '{name}'; known: {string.Join(", ", All.Select(s => s.Name))}.", nameof(name));
 
+    /// <summary>Configures the current process as this setting does.</summary>
+    /// <exception cref="ArgumentException">The setting needs environment variables, which only a new process can take.</exception>
+    public void ApplyInProcess()
+    {
+        if (Environment.Count > 0)
+        {
+            throw new ArgumentException($"Allocator setting '{Name}' is made through the environment; use a mallopt setting in process.");
+        }
+
+        ApplyMallopt();
+    }
+
     /// <summary>Makes the mallopt calls of this setting in the current process.</summary>
     public void ApplyMallopt()
     {

@@ -28,8 +28,11 @@ internal sealed record LayerTimes(LayerCase Case, TimeSpan BatchNorm, TimeSpan G
 /// </summary>
 internal static class LayerComparison
 {
-    /// <summary>Measures <paramref name="layerCase"/> over <paramref name="rounds"/> interleaved rounds.</summary>
-    public static LayerTimes Measure(LayerCase layerCase, int rounds)
+    /// <summary>
+    /// Measures <paramref name="layerCase"/> over <paramref name="rounds"/> interleaved rounds, or more for a case so
+    /// quick that fewer rounds would not fill <paramref name="minimumTime"/>.
+    /// </summary>
+    public static LayerTimes Measure(LayerCase layerCase, int rounds, TimeSpan minimumTime = default)
     {
         using var input = randn(layerCase.Shape);
         using var upstream = randn(layerCase.Shape);
@@ -45,7 +48,8 @@ internal static class LayerComparison
                 () => TrainingPass(ghost.forward, input, upstream),
                 () => TrainingPass(x => ChunkLoopBatchNorm.Forward(chunked, x, layerCase.GhostBatchSize), input, upstream),
             ],
-            rounds);
+            rounds,
+            minimumTime: minimumTime);
         return new LayerTimes(layerCase, medians[0], medians[1], medians[2]);
     }
 

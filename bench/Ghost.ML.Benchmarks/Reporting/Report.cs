@@ -23,6 +23,10 @@ internal static class Report
             $"[bold]Machine:[/] {model ?? "unknown CPU"}, {Environment.ProcessorCount} hardware threads, libtorch intra-op threads {TorchSharp.torch.get_num_threads()}");
     }
 
+    /// <summary>The glibc malloc setting a measurement runs under.</summary>
+    public static void Allocator(AllocatorSetting setting) =>
+        AnsiConsole.MarkupLineInterpolated($"[bold]Allocator:[/] {setting.Name} ({setting.Description})");
+
     /// <summary>The interleaved layer comparison.</summary>
     public static void Layers(IEnumerable<LayerTimes> results)
     {
