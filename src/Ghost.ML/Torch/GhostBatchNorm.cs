@@ -24,9 +24,11 @@ namespace Ghost.ML.Torch;
 /// average over every ghost batch seen. The n updates are applied in closed form, without a loop.
 /// </para>
 /// <para>
-/// Training costs about what BatchNorm costs: on the CPU the moments of all ghost batches take one pass and the
-/// normalisation one, in vectorised managed kernels, with a hand-written backward of two passes; other devices use
-/// torch operations over a <c>[ghost batches, G, C, …]</c> view. There is no per-ghost-batch loop of native calls.
+/// Training costs about what BatchNorm costs, or less: on the CPU vectorised managed kernels normalise each ghost
+/// batch (a block of its channels at a time) right after computing its moments, while it is still in cache, so the
+/// forward reads the input from memory once, and a hand-written backward reads the input and the gradient once;
+/// other devices use torch operations over a <c>[ghost batches, G, C, …]</c> view. There is no per-ghost-batch loop of
+/// native calls.
 /// The tensors saved for the backward are freed when it has run (see <see cref="KeepSavedTensorsAfterBackward"/>).
 /// </para>
 /// <para>

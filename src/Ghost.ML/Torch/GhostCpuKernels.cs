@@ -50,9 +50,10 @@ internal static unsafe class GhostCpuKernels
         && rows.numel() * rows.element_size() <= int.MaxValue;
 
     /// <summary>
-    /// The training forward: per (ghost batch, channel) pair the mean and biased variance, and
+    /// The training forward: per (ghost batch, channel) pair the mean and biased variance of the input, and
     /// <c>(x − mean) · invstd · weight + bias</c> with <c>invstd = 1 / √(variance + eps)</c>; optionally the
-    /// per-channel sums Σⱼ wⱼ · meanⱼ and Σⱼ vⱼ · varianceⱼ over the ghost batches j that update the running statistics.
+    /// per-channel sums Σⱼ wⱼ · meanⱼ and Σⱼ vⱼ · varianceⱼ over the ghost batches j that update the running statistics
+    /// (the per-pair variances themselves are not kept).
     /// </summary>
     /// <remarks>
     /// The moments come from Σ(x − s) and Σ(x − s)² with s the pair's first value, which keeps the one-pass form
