@@ -111,7 +111,7 @@ internal sealed class GhostNormalization : autograd.SingleTensorFunction<GhostNo
     }
 
     /// <summary>
-    /// The running-statistics terms of one forward: given the weight of each ghost batch's mean and unbiased-corrected
+    /// The running-statistics terms of one forward: given a weight for each ghost batch's mean and one for its biased
     /// variance, the forward reports Σⱼ wⱼ · meanⱼ and Σⱼ vⱼ · varianceⱼ per channel, computed where the moments are.
     /// </summary>
     /// <param name="meanWeights">wⱼ for every ghost batch j.</param>
