@@ -9,7 +9,8 @@ namespace Ghost.ML.Torch;
 /// Per-channel sums over the ghost batches, gathered by <see cref="GhostCpuKernels"/> while its work items run: the
 /// weight and bias gradients and the running statistics' weighted means and variances. Each slot of
 /// <see cref="GhostCpuLoops"/> adds into rows of its own, and <see cref="CopyTo"/> adds the rows up in slot order, so the
-/// per-pair values never go through memory and the sums do not depend on the thread count.
+/// per-pair values never go through memory and the sums come out the same for any thread count up to eight (see
+/// <see cref="GhostCpuLoops.Slots"/>).
 /// </summary>
 /// <typeparam name="T">Element type of the sums.</typeparam>
 internal sealed unsafe class GhostChannelSums<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
@@ -23,7 +24,7 @@ internal sealed unsafe class GhostChannelSums<T> : IDisposable where T : unmanag
     {
         (_slots, _channels) = (slots, channels);
         var bytes = checked((nuint)(quantities * slots * channels * sizeof(T)));
-        // Cache-line aligned, as torch aligns tensors: vector stores that straddle lines cost several times more.
+        // Cache-line aligned, as torch aligns its tensors, so no vector load or store straddles two lines.
         _data = (T*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(_data, bytes);
     }
