@@ -92,19 +92,14 @@ internal static unsafe class GhostCpuKernels
         var channels = (Data(weight), Data(bias));
         var pairs = (Data(mean), Data(invstd));
         var limit = GhostMoments.OnePassLimit(rows.dtype);
+        var weightedSums = runningWeights is null ? ((Tensor, Tensor)?)null : (weightedMeans!, weightedVariances!);
         if (rows.dtype == ScalarType.Float32)
         {
-            using var sums = runningWeights is null ? null : new GhostChannelSums<float>(2, loops.Slots, rows.shape[1]);
-            Forward(loops, Data(rows), channels, pairs, (float)eps, (float)limit, Data(output), sums, runningWeights);
-            sums?.CopyTo(WeightedMeans, weightedMeans!);
-            sums?.CopyTo(WeightedVariances, weightedVariances!);
+            Forward<float>(loops, Data(rows), channels, pairs, eps, limit, Data(output), runningWeights, weightedSums);
         }
         else
         {
-            using var sums = runningWeights is null ? null : new GhostChannelSums<double>(2, loops.Slots, rows.shape[1]);
-            Forward(loops, Data(rows), channels, pairs, eps, limit, Data(output), sums, runningWeights);
-            sums?.CopyTo(WeightedMeans, weightedMeans!);
-            sums?.CopyTo(WeightedVariances, weightedVariances!);
+            Forward<double>(loops, Data(rows), channels, pairs, eps, limit, Data(output), runningWeights, weightedSums);
         }
 
         return (output, mean, invstd, weightedMeans, weightedVariances);
@@ -138,27 +133,23 @@ internal static unsafe class GhostCpuKernels
         var pairs = (Data(mean), Data(invstd), Data(weight));
         if (rows.dtype == ScalarType.Float32)
         {
-            using var sums = new GhostChannelSums<float>(2, loops.Slots, rows.shape[1]);
-            Backward(loops, Data(grad), Data(rows), pairs, Data(gradInput), sums);
-            sums.CopyTo(WeightGradient, gradWeight);
-            sums.CopyTo(BiasGradient, gradBias);
+            Backward<float>(loops, Data(grad), Data(rows), pairs, Data(gradInput), gradWeight, gradBias);
         }
         else
         {
-            using var sums = new GhostChannelSums<double>(2, loops.Slots, rows.shape[1]);
-            Backward(loops, Data(grad), Data(rows), pairs, Data(gradInput), sums);
-            sums.CopyTo(WeightGradient, gradWeight);
-            sums.CopyTo(BiasGradient, gradBias);
+            Backward<double>(loops, Data(grad), Data(rows), pairs, Data(gradInput), gradWeight, gradBias);
         }
 
         return (gradInput, gradWeight, gradBias);
     }
 
     private static void Forward<T>(GhostCpuLoops loops, nint rows, (nint Weight, nint Bias) channels,
-        (nint Mean, nint Invstd) pairs, T eps, T limit, nint output, GhostChannelSums<T>? sums,
-        (double[] Mean, double[] Variance)? runningWeights)
+        (nint Mean, nint Invstd) pairs, double eps, double limit, nint output, (double[] Mean, double[] Variance)? runningWeights,
+        (Tensor Means, Tensor Variances)? weightedSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var sums = runningWeights is null ? null : new GhostChannelSums<T>(2, loops.Slots, loops.Channels);
+        var (epsilon, onePassLimit) = (T.CreateTruncating(eps), T.CreateTruncating(limit));
         loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item, slot) =>
         {
             var length = Padded<T>(item.Channels);
@@ -169,17 +160,17 @@ internal static unsafe class GhostCpuKernels
             var means = item.PairsToWrite((T*)pairs.Mean, stackalloc T[length]);
             var invstds = item.PairsToWrite((T*)pairs.Invstd, stackalloc T[length]);
             loops.Sums(item, (T*)rows, firstValues, (T*)rows, firstValues, shiftedSums, shiftedSquareSums);
-            if (ShiftedMoments(item, firstValues, shiftedSums, shiftedSquareSums, means, variances, limit))
+            if (ShiftedMoments(item, firstValues, shiftedSums, shiftedSquareSums, means, variances, onePassLimit))
             {
                 loops.Sums(item, (T*)rows, means, (T*)rows, means, shiftedSums, shiftedSquareSums);
-                ShiftedMoments(item, means, shiftedSums, shiftedSquareSums, means, variances, limit);
+                ShiftedMoments(item, means, shiftedSums, shiftedSquareSums, means, variances, onePassLimit);
             }
 
             var weights = item.ChannelValues((T*)channels.Weight, T.One, stackalloc T[length]);
             var biases = item.ChannelValues((T*)channels.Bias, T.Zero, stackalloc T[length]);
             Span<T> scales = stackalloc T[length];
             Span<T> shifts = stackalloc T[length];
-            NormalizationCoefficients(means, variances, weights, biases, eps, invstds, scales, shifts);
+            NormalizationCoefficients(means, variances, weights, biases, epsilon, invstds, scales, shifts);
             loops.Combine(item, (T*)rows, scales, null, default, shifts, (T*)output);
             if (sums is not null && runningWeights is { } weightsOf)
             {
@@ -191,6 +182,11 @@ internal static unsafe class GhostCpuKernels
             item.Store(means, (T*)pairs.Mean);
             item.Store(invstds, (T*)pairs.Invstd);
         });
+        if (sums is not null && weightedSums is { } targets)
+        {
+            sums.CopyTo(WeightedMeans, targets.Means);
+            sums.CopyTo(WeightedVariances, targets.Variances);
+        }
     }
 
     /// <summary>
@@ -246,9 +242,10 @@ internal static unsafe class GhostCpuKernels
     }
 
     private static void Backward<T>(GhostCpuLoops loops, nint grad, nint rows, (nint Mean, nint Invstd, nint Weight) pairs,
-        nint gradInput, GhostChannelSums<T> sums)
+        nint gradInput, Tensor gradWeight, Tensor gradBias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        using var sums = new GhostChannelSums<T>(2, loops.Slots, loops.Channels);
         loops.ForEachWorkItem([MethodImpl(MethodImplOptions.AggressiveOptimization)] (item, slot) =>
         {
             var length = Padded<T>(item.Channels);
@@ -268,6 +265,8 @@ internal static unsafe class GhostCpuKernels
             sums.Add(WeightGradient, slot, item.FirstChannel, item.Channels, gradDotNormalized, T.One);
             sums.Add(BiasGradient, slot, item.FirstChannel, item.Channels, gradSums, T.One);
         });
+        sums.CopyTo(WeightGradient, gradWeight);
+        sums.CopyTo(BiasGradient, gradBias);
     }
 
     /// <summary>

@@ -106,6 +106,9 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
     private readonly GhostBatchLayout _layout = layout;
     private readonly long _valuesPerWorkItem = valuesPerWorkItem;
 
+    /// <summary>Channels C of the batch.</summary>
+    public long Channels => _channels;
+
     /// <summary>Offset of row (<paramref name="sample"/>, <paramref name="channel"/>) from the start of the data.</summary>
     public long RowOffset(long sample, int channel) => (sample * _channels + channel) * _valuesPerRow;
 
