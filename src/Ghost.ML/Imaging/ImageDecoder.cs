@@ -15,7 +15,7 @@ internal static class ImageDecoder
     /// </summary>
     /// <returns>Whether the image is stored as greyscale.</returns>
     /// <exception cref="InvalidDataException">The bytes are not an image SkiaSharp can decode.</exception>
-    public static unsafe bool Decode(ReadOnlySpan<byte> encoded, int width, int height, int channels, Span<byte> destination)
+    public static bool Decode(ReadOnlySpan<byte> encoded, int width, int height, int channels, Span<byte> destination)
     {
         if (channels is not (1 or 3))
         {
@@ -33,14 +33,13 @@ internal static class ImageDecoder
         using var source = SKBitmap.Decode(codec) ?? throw NotAnImage(encoded.Length);
         var colorType = channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888;
         using var resized = new SKBitmap(new SKImageInfo(width, height, colorType, SKAlphaType.Opaque));
-        if (!source.ScalePixels(resized, SKFilterQuality.High))
+        // Mitchell's cubic filter is what SkiaSharp's former "high" filter quality chose.
+        if (!source.ScalePixels(resized, new SKSamplingOptions(SKCubicResampler.Mitchell)))
         {
             throw new InvalidDataException($"The image ({source.Width}×{source.Height}, {source.ColorType}) could not be resized to {width}×{height}.");
         }
 
-        // GetPixels, not GetPixelSpan: the span's type differs between SkiaSharp 2.88 and 3.x, and applications that
-        // also use SkiaSharp 3 (ScottPlot 5.1, for one) run this assembly against it.
-        var pixels = new ReadOnlySpan<byte>((void*)resized.GetPixels(), resized.ByteCount);
+        var pixels = resized.GetPixelSpan();
         if (channels == 1)
         {
             pixels[..plane].CopyTo(destination);

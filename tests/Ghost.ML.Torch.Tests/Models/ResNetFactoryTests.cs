@@ -4,7 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Ghost.ML.Tests.Torch.Models;
+namespace Ghost.ML.Torch.Tests.Models;
 
 [TestClass]
 public sealed class ResNetFactoryTests

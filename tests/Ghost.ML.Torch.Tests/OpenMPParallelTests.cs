@@ -1,7 +1,7 @@
 using Ghost.ML.Torch;
 using static TorchSharp.torch;
 
-namespace Ghost.ML.Tests.Torch;
+namespace Ghost.ML.Torch.Tests;
 
 [TestClass]
 public sealed class OpenMPParallelTests

@@ -5,7 +5,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Ghost.ML.Tests.Torch;
+namespace Ghost.ML.Torch.Tests;
 
 [TestClass]
 public sealed class GhostBatchNormSurgeryTests

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Ghost.ML.Tests;
+namespace Ghost.ML.Torch.Tests;
 
 /// <summary>Tensor comparisons with a readable failure message.</summary>
 internal static class TensorAssert

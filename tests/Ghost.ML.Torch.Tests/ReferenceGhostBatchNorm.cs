@@ -2,7 +2,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace Ghost.ML.Tests.Torch;
+namespace Ghost.ML.Torch.Tests;
 
 /// <summary>
 /// The reference semantics written the slow, obvious way: split the batch into ghost batches and run one native

@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace Ghost.ML.Tests.Torch;
+namespace Ghost.ML.Torch.Tests;
 
 [TestClass]
 public sealed class GhostBatchNormTests
