@@ -5,6 +5,7 @@
 #   ./build.sh test            restore, build and run every test
 #   ./build.sh bench [args]    quick benchmarks (see BENCHMARKS.md)
 #   ./build.sh build           restore and build everything
+#   ./build.sh pack            the Ghost.ML.Torch and Ghost.ML NuGet packages (and symbols) in artifacts/packages
 #
 # Environment: CONFIGURATION (default Release), TORCH_BACKEND (cpu | cuda-linux | cuda-windows; default cpu).
 set -euo pipefail
@@ -97,6 +98,10 @@ case "$cmd" in
     done
     [[ $failures -eq 0 ]] || die "$failures test project(s) failed."
     ;;
+  pack)
+    dotnet pack "$ROOT/GhostML.sln" -c Release -nologo -v:quiet -o "$ROOT/artifacts/packages" "$@"
+    say "packages in artifacts/packages: $(cd "$ROOT/artifacts/packages" && echo *.nupkg)"
+    ;;
   sample)
     project="$ROOT/samples/ImageClassification/ImageClassification.csproj"
     [[ -f "$project" ]] || die "the sample (samples/ImageClassification) does not exist yet."
@@ -113,7 +118,7 @@ case "$cmd" in
     dotnet run --project "$project" -c Release -p:TorchBackend="$TORCH_BACKEND" --no-build -- "${@:-quick}"
     ;;
   *)
-    echo "usage: ./build.sh {sample|test|bench|build} [args]" >&2
+    echo "usage: ./build.sh {sample|test|bench|build|pack} [args]" >&2
     exit 2
     ;;
 esac
