@@ -1,0 +1,205 @@
+using Ghost.ML.Torch.Models;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Torch.Tests.Models.Pretrained;
+
+[TestClass]
+public sealed class PretrainedWeightsTests
+{
+    private string _folder = "";
+
+    [TestInitialize]
+    public void CreateFolder() => _folder = Directory.CreateTempSubdirectory("ghostml-weights-").FullName;
+
+    [TestCleanup]
+    public void DeleteFolder() => Directory.Delete(_folder, recursive: true);
+
+    [TestMethod]
+    [DataRow(StateDictFormat.PyTorch)]
+    [DataRow(StateDictFormat.Safetensors)]
+    [DataRow(StateDictFormat.TorchSharp)]
+    public void EveryFormatLoadsParametersAndRunningStatistics(StateDictFormat format)
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        var path = Save(source, format);
+        using var target = NewModel(seed: 2, numClasses: 10);
+
+        var result = PretrainedWeights.Load(target, path);
+
+        Assert.AreEqual(format, StateDictFile.DetectFormat(path));
+        CollectionAssert.AreEquivalent(source.state_dict().Keys.ToList(), result.Loaded.ToList());
+        Assert.IsEmpty(result.Skipped);
+        foreach (var (key, expected) in source.state_dict())
+        {
+            TensorAssert.AreClose(expected, target.state_dict()[key], 0, key);
+        }
+
+        using var input = randn(3, 1, 16, 16);
+        source.eval();
+        target.eval();
+        TensorAssert.AreClose(source.call(input), target.call(input), 0, "logits");
+    }
+
+    [TestMethod]
+    public void LoadingKeepsTheTensorsAnOptimizerHolds()
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        var path = Save(source, StateDictFormat.PyTorch);
+        using var target = NewModel(seed: 2, numClasses: 10);
+        var before = target.parameters().Select(parameter => parameter.Handle).ToList();
+
+        PretrainedWeights.Load(target, path);
+
+        CollectionAssert.AreEqual(before, target.parameters().Select(parameter => parameter.Handle).ToList());
+    }
+
+    [TestMethod]
+    public void GhostLayersTakeBatchNormWeights()
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        var path = Save(source, StateDictFormat.Safetensors);
+        using var target = NewModel(seed: 2, numClasses: 10);
+        target.ApplyGhostBatchNorm(ghostBatchSize: 4);
+
+        PretrainedWeights.Load(target, path);
+
+        TensorAssert.AreClose(source.state_dict()["bn1.running_var"], target.state_dict()["bn1.running_var"], 0, "running variance");
+    }
+
+    [TestMethod]
+    public void SkippingTheClassifierLoadsTheBackboneIntoAModelWithOtherClasses()
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        var path = Save(source, StateDictFormat.PyTorch);
+        using var target = NewModel(seed: 2, numClasses: 3);
+        using var headBefore = target.state_dict()["fc.weight"].clone();
+
+        var result = PretrainedWeights.Load(target, path, skipClassifier: true);
+
+        Assert.AreEqual("fc", PretrainedWeights.ClassifierName(target));
+        CollectionAssert.AreEquivalent(new[] { "fc.weight", "fc.bias" }, result.Skipped.ToList());
+        Assert.AreEqual(source.state_dict().Count - 2, result.Loaded.Count);
+        TensorAssert.AreClose(headBefore, target.state_dict()["fc.weight"], 0, "the new head's initial weights");
+        TensorAssert.AreClose(source.state_dict()["conv1.weight"], target.state_dict()["conv1.weight"], 0, "the stem");
+    }
+
+    [TestMethod]
+    public void AShapeMismatchNamesTheKeyAndBothShapesAndCopiesNothing()
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        var path = Save(source, StateDictFormat.TorchSharp);
+        using var target = NewModel(seed: 2, numClasses: 3);
+        using var stemBefore = target.state_dict()["conv1.weight"].clone();
+
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, path));
+
+        StringAssert.Contains(error.Message, "shape mismatch at 'fc.weight': model [3, 64], weights [10, 64]");
+        StringAssert.Contains(error.Message, "shape mismatch at 'fc.bias': model [3], weights [10]");
+        TensorAssert.AreClose(stemBefore, target.state_dict()["conv1.weight"], 0, "the stem, untouched");
+    }
+
+    [TestMethod]
+    public void MissingAndUnexpectedKeysAreNamed()
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        var stateDict = source.state_dict()
+            .Where(entry => entry.Key != "bn1.running_mean")
+            .ToDictionary(entry => entry.Key, entry => entry.Value);
+        using var extra = zeros(7);
+        stateDict["head.weight"] = extra;
+        using var target = NewModel(seed: 2, numClasses: 10);
+
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, stateDict));
+
+        StringAssert.Contains(error.Message, "missing key 'bn1.running_mean' (model [16])");
+        StringAssert.Contains(error.Message, "unexpected key 'head.weight' (weights [7])");
+    }
+
+    [TestMethod]
+    public void AFileOfAnotherArchitectureIsRefused()
+    {
+        using var source = new CifarResNet(14, numClasses: 10, inputChannels: 1);
+        var path = Save(source, StateDictFormat.Safetensors);
+        using var target = NewModel(seed: 2, numClasses: 10);
+
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, path));
+
+        StringAssert.Contains(error.Message, "unexpected key 'layer1.1.conv1.weight'");
+    }
+
+    [TestMethod]
+    [DataRow(StateDictFormat.PyTorch)]
+    [DataRow(StateDictFormat.Safetensors)]
+    [DataRow(StateDictFormat.TorchSharp)]
+    public void ATruncatedFileIsReportedAsDamaged(StateDictFormat format)
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        var path = Save(source, format);
+        var bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+        using var target = NewModel(seed: 2, numClasses: 10);
+
+        Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, path));
+    }
+
+    [TestMethod]
+    public void ATextFileIsNotAStateDict()
+    {
+        var path = Path.Combine(_folder, "notes.pth");
+        File.WriteAllText(path, "these are not weights");
+        using var target = NewModel(seed: 2, numClasses: 10);
+
+        Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, path));
+    }
+
+    [TestMethod]
+    public void AMissingFileIsNamed()
+    {
+        using var target = NewModel(seed: 2, numClasses: 10);
+        var path = Path.Combine(_folder, "absent.pth");
+
+        var error = Assert.ThrowsExactly<FileNotFoundException>(() => PretrainedWeights.Load(target, path));
+
+        Assert.AreEqual(path, error.FileName);
+    }
+
+    private static CifarResNet NewModel(int seed, int numClasses)
+    {
+        manual_seed(seed);
+        return new CifarResNet(8, numClasses, inputChannels: 1);
+    }
+
+    /// <summary>A model whose running statistics have moved away from their initial values.</summary>
+    private static CifarResNet TrainedModel(int seed, int numClasses)
+    {
+        var model = NewModel(seed, numClasses);
+        model.train();
+        using (no_grad())
+        {
+            model.call(randn(8, 1, 16, 16)).Dispose();
+        }
+
+        return model;
+    }
+
+    private string Save(nn.Module model, StateDictFormat format)
+    {
+        var path = Path.Combine(_folder, $"weights-{format}");
+        switch (format)
+        {
+            case StateDictFormat.PyTorch:
+                model.save_py(path);
+                break;
+            case StateDictFormat.Safetensors:
+                model.save_safetensors(path);
+                break;
+            default:
+                model.save(path);
+                break;
+        }
+
+        return path;
+    }
+}
