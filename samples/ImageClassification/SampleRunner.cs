@@ -29,8 +29,8 @@ internal sealed class SampleRunner(IAnsiConsole console)
     /// <exception cref="SampleInputException">The data cannot be used; the message says why in one line.</exception>
     public SampleResult Run(SampleSettings settings, CancellationToken cancellationToken)
     {
+        PrepareOutputFolder(settings.OutputFolder);
         var dataset = LoadDataset(settings);
-        Directory.CreateDirectory(settings.OutputFolder);
         var mlContext = new MLContext(settings.Seed);
 
         List<TrainingRun> runs = [TrainAndEvaluate(mlContext, dataset, settings, ModelFileName, cancellationToken)];
@@ -47,6 +47,27 @@ internal sealed class SampleRunner(IAnsiConsole console)
 
         var predictions = PredictWithSavedModel(mlContext, dataset, runs[0].ModelPath, settings.Seed);
         return new SampleResult(runs, chartPath, predictions);
+    }
+
+    /// <summary>Creates the output folder and checks that it takes files, before any time is spent on training.</summary>
+    private static void PrepareOutputFolder(string folder)
+    {
+        if (File.Exists(folder))
+        {
+            throw new SampleInputException($"--output '{folder}' is a file; give a folder for the model and the chart.");
+        }
+
+        try
+        {
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, $".write-check-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SampleInputException($"--output '{folder}' cannot be written to: {e.Message}");
+        }
     }
 
     private ImageDataset LoadDataset(SampleSettings settings)

@@ -63,10 +63,16 @@ public sealed class CommandLineTests
     }
 
     [TestMethod]
-    [DataRow("--epochs", "0", "--epochs must be at least 1.")]
-    [DataRow("--batch-size", "0", "--batch-size must be at least 1.")]
-    [DataRow("--ghost-batch-size", "-1", "--ghost-batch-size must be at least 0.")]
-    [DataRow("--image-size", "4", "--image-size must be at least 8.")]
+    [DataRow("--epochs", "0", "error: --epochs takes a whole number from 1 to 100000; '0' is not one.")]
+    [DataRow("--epochs", "abc", "error: --epochs takes a whole number from 1 to 100000; 'abc' is not one.")]
+    [DataRow("--epochs", "99999999999", "error: --epochs takes a whole number from 1 to 100000; '99999999999' is not one.")]
+    [DataRow("--batch-size", "0", "error: --batch-size takes a whole number from 1 to 65536; '0' is not one.")]
+    [DataRow("--batch-size", "1.5", "error: --batch-size takes a whole number from 1 to 65536; '1.5' is not one.")]
+    [DataRow("--ghost-batch-size", "-1", "error: --ghost-batch-size takes a whole number from 0 to 65536; '-1' is not one.")]
+    [DataRow("--image-size", "4", "error: --image-size takes a whole number from 8 to 1024; '4' is not one.")]
+    [DataRow("--image-size", "1e3", "error: --image-size takes a whole number from 8 to 1024; '1e3' is not one.")]
+    [DataRow("--image-size", "100000", "error: --image-size takes a whole number from 8 to 1024; '100000' is not one.")]
+    [DataRow("--seed", "x", "error: --seed takes a whole number from 0 to 2147483647; 'x' is not one.")]
     public void An_invalid_option_value_is_reported_without_the_help_text(string option, string value, string message)
     {
         var (exitCode, output, error) = Run(option, value);
@@ -82,7 +88,28 @@ public sealed class CommandLineTests
         var (exitCode, _, error) = Run("--data", "a", "--idx", "b");
 
         Assert.AreEqual(SampleCommandLine.InputErrorExitCode, exitCode);
-        Assert.AreEqual("Use either --data or --idx, not both.", error.Trim());
+        Assert.AreEqual("error: Use either --data or --idx, not both.", error.Trim());
+    }
+
+    [TestMethod]
+    public void An_output_path_that_is_a_file_is_refused_before_training()
+    {
+        using var folder = new TempFolder();
+        var file = folder.File("model.zip");
+        File.WriteAllText(file, "");
+
+        AssertOneErrorLine($"error: --output '{file}' is a file", Run("--output", file));
+    }
+
+    [TestMethod]
+    public void An_output_folder_that_cannot_be_created_is_refused_before_training()
+    {
+        using var folder = new TempFolder();
+        var file = folder.File("taken");
+        File.WriteAllText(file, "");
+        var inside = Path.Combine(file, "output");
+
+        AssertOneErrorLine($"error: --output '{inside}' cannot be written to", Run("--output", inside));
     }
 
     [TestMethod]

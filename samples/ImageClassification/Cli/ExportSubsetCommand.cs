@@ -14,8 +14,8 @@ internal static class ExportSubsetCommand
     {
         var idx = new Option<string>("--idx") { Description = "The folder of Fashion-MNIST's IDX files.", Required = true, HelpName = "folder" };
         var to = new Option<string>("--to") { Description = "The folder to write train/<class>/*.png and test/<class>/*.png to.", Required = true, HelpName = "folder" };
-        var trainPerClass = SampleCommandLine.AtLeast(1, new Option<int>("--train-per-class") { Description = "Training images per class.", DefaultValueFactory = _ => 300 });
-        var testPerClass = SampleCommandLine.AtLeast(1, new Option<int>("--test-per-class") { Description = "Test images per class.", DefaultValueFactory = _ => 100 });
+        var trainPerClass = SampleCommandLine.InRange(1, 6_000, new Option<int>("--train-per-class") { Description = "Training images per class.", DefaultValueFactory = _ => 300 });
+        var testPerClass = SampleCommandLine.InRange(1, 1_000, new Option<int>("--test-per-class") { Description = "Test images per class.", DefaultValueFactory = _ => 100 });
         var command = new Command("export-subset", "Writes a class-balanced subset of Fashion-MNIST as PNG files (how the embedded data was made).")
         {
             idx, to, trainPerClass, testPerClass,

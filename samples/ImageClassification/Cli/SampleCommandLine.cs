@@ -1,5 +1,5 @@
 using System.CommandLine;
-using System.CommandLine.Invocation;
+using System.Globalization;
 using System.CommandLine.Parsing;
 using Ghost.ML.Torch.Models;
 using ImageClassification.Data;
@@ -16,20 +16,35 @@ internal static class SampleCommandLine
     /// <summary>Exit code when the user cancels (Ctrl+C).</summary>
     public const int CancelledExitCode = 130;
 
+    /// <summary>The most epochs the sample trains: far beyond any useful schedule, and small enough to count in an int.</summary>
+    public const int MaximumEpochs = 100_000;
+
+    /// <summary>The largest batch (and ghost batch) the sample accepts.</summary>
+    public const int MaximumBatchSize = 65_536;
+
+    /// <summary>The largest image side the sample accepts: 1024×1024 colour images are 3 MiB each.</summary>
+    public const int MaximumImageSize = 1024;
+
     private static readonly SampleSettings Defaults = new();
 
     /// <summary>
-    /// Parses <paramref name="args"/> and runs the chosen command. An invalid option gives its error line, not the
-    /// whole help text (that is one <c>--help</c> away).
+    /// Parses <paramref name="args"/> and runs the chosen command. Invalid options give one <c>error:</c> line each,
+    /// not the whole help text (that is one <c>--help</c> away).
     /// </summary>
     /// <param name="configuration">Where errors go (standard error unless given), for tests.</param>
     /// <returns>The process exit code.</returns>
     public static int Invoke(string[] args, IAnsiConsole console, InvocationConfiguration? configuration = null)
     {
+        configuration ??= new InvocationConfiguration();
         var parseResult = Create(console).Parse(args);
-        if (parseResult.Action is ParseErrorAction parseError)
+        if (parseResult.Errors.Count > 0)
         {
-            parseError.ShowHelp = false;
+            foreach (var error in parseResult.Errors)
+            {
+                configuration.Error.WriteLine($"error: {error.Message}");
+            }
+
+            return InputErrorExitCode;
         }
 
         return parseResult.Invoke(configuration);
@@ -49,9 +64,9 @@ internal static class SampleCommandLine
             Description = "A folder of IDX files in Fashion-MNIST's layout (train-*/t10k-*-ubyte[.gz]), e.g. the full Fashion-MNIST.",
             HelpName = "folder",
         };
-        var epochs = AtLeast(1, WithDefault("--epochs", "Training epochs.", Defaults.Epochs));
-        var batchSize = AtLeast(1, WithDefault("--batch-size", "Images per optimizer step.", Defaults.BatchSize));
-        var ghostBatchSize = AtLeast(0, WithDefault(
+        var epochs = InRange(1, MaximumEpochs, WithDefault("--epochs", "Training epochs.", Defaults.Epochs));
+        var batchSize = InRange(1, MaximumBatchSize, WithDefault("--batch-size", "Images per optimizer step.", Defaults.BatchSize));
+        var ghostBatchSize = InRange(0, MaximumBatchSize, WithDefault(
             "--ghost-batch-size",
             "Images per ghost batch (BatchNorm statistics are computed over each); 0 = plain BatchNorm.",
             Defaults.GhostBatchSize));
@@ -59,10 +74,10 @@ internal static class SampleCommandLine
             "--architecture",
             "The network: ResNet20..ResNet110 are small-image CIFAR-style ResNets, ResNet18/34/50 TorchVision's.",
             Defaults.Architecture);
-        var imageSize = AtLeast(8, WithDefault("--image-size", "Images are resized to this width and height in pixels.", Defaults.ImageSize));
+        var imageSize = InRange(8, MaximumImageSize, WithDefault("--image-size", "Images are resized to this width and height in pixels.", Defaults.ImageSize));
         var output = WithDefault("--output", "Folder for model.zip and the training-curve chart.", Defaults.OutputFolder);
         output.HelpName = "folder";
-        var seed = WithDefault("--seed", "Seed for the split, the weights and the shuffling.", Defaults.Seed);
+        var seed = InRange(0, int.MaxValue, WithDefault("--seed", "Seed for the split, the weights and the shuffling.", Defaults.Seed));
         var compare = new Option<bool>("--compare") { Description = "Also train the same configuration with plain BatchNorm and compare both." };
 
         var root = new RootCommand("Trains a ResNet with Ghost BatchNorm on a folder of images, evaluates it, saves it, and predicts with it.")
@@ -126,16 +141,29 @@ internal static class SampleCommandLine
     private static Option<T> WithDefault<T>(string name, string description, T defaultValue) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaultValue };
 
-    /// <summary>Adds a check that an integer option is at least <paramref name="minimum"/>.</summary>
-    internal static Option<int> AtLeast(int minimum, Option<int> option)
+    /// <summary>
+    /// Makes an integer option parse its own token, so that a value that is not a whole number in
+    /// [<paramref name="minimum"/>, <paramref name="maximum"/>] is a parse error (one line) rather than an exception
+    /// from the parser's conversion.
+    /// </summary>
+    internal static Option<int> InRange(int minimum, int maximum, Option<int> option)
     {
-        option.Validators.Add(result =>
+        option.CustomParser = result =>
         {
-            if (result.GetValueOrDefault<int>() < minimum)
+            if (result.Tokens.Count == 0)
             {
-                result.AddError($"{option.Name} must be at least {minimum}.");
+                return option.DefaultValueFactory is { } defaultValue ? defaultValue(result) : default;
             }
-        });
+
+            var token = result.Tokens[^1].Value;
+            if (!int.TryParse(token, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value)
+                || value < minimum || value > maximum)
+            {
+                result.AddError($"{option.Name} takes a whole number from {minimum} to {maximum}; '{token}' is not one.");
+            }
+
+            return value;
+        };
         return option;
     }
 }
