@@ -8,7 +8,7 @@ namespace Ghost.ML.Torch.Models;
 /// <summary>The file formats a state_dict can come in, told apart by their first bytes, not their extension.</summary>
 public enum StateDictFormat
 {
-    /// <summary>PyTorch's <c>torch.save(model.state_dict(), path)</c>: a zip archive holding a pickle, or a bare pickle (before PyTorch 1.6).</summary>
+    /// <summary>PyTorch's <c>torch.save(model.state_dict(), path)</c>: a zip archive holding a pickle (PyTorch 1.6 and later).</summary>
     PyTorch,
 
     /// <summary>A <c>.safetensors</c> file: an 8-byte header length, a JSON header, then the raw tensors.</summary>
@@ -33,9 +33,15 @@ public static class StateDictFile
         Span<byte> head = stackalloc byte[9];
         int read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         head = head[..read];
-        if (head.StartsWith("PK\u0003\u0004"u8) || (head.Length >= 2 && head[0] == PickleProtocolOpcode && head[1] <= 5))
+        if (head.StartsWith("PK\u0003\u0004"u8))
         {
             return StateDictFormat.PyTorch;
+        }
+
+        if (head.Length >= 2 && head[0] == PickleProtocolOpcode && head[1] <= 5)
+        {
+            throw new InvalidDataException(
+                $"'{path}' was written in PyTorch's legacy format (before PyTorch 1.6, or with _use_new_zipfile_serialization=False), which cannot be read here. Load it in PyTorch and save it again with torch.save(model.state_dict(), path).");
         }
 
         if (head.Length == 9 && head[8] == (byte)'{' && BitConverter.ToUInt64(head[..8]) < (ulong)stream.Length)

@@ -155,6 +155,19 @@ public sealed class PretrainedWeightsTests
     }
 
     [TestMethod]
+    public void PyTorchsLegacyPickleFormatIsNamedWithItsFix()
+    {
+        var path = Path.Combine(_folder, "legacy.pth");
+        File.WriteAllBytes(path, [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8]);
+        using var target = NewModel(seed: 2, numClasses: 10);
+
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, path));
+
+        StringAssert.Contains(error.Message, "legacy format");
+        StringAssert.Contains(error.Message, "torch.save(model.state_dict(), path)");
+    }
+
+    [TestMethod]
     public void AMissingFileIsNamed()
     {
         using var target = NewModel(seed: 2, numClasses: 10);
