@@ -49,13 +49,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         }
 
         bn2 = lastNorm;
-        if (stride != 1 || inputChannels != outputChannels)
-        {
-            downsample = nn.Sequential(
-                nn.Conv2d(inputChannels, outputChannels, kernel_size: 1, stride: stride, bias: false),
-                nn.BatchNorm2d(outputChannels));
-        }
-
+        downsample = ResidualShortcut.Create(inputChannels, outputChannels, stride);
         RegisterComponents();
     }
 

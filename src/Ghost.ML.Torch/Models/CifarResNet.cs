@@ -68,11 +68,7 @@ public sealed class CifarResNet : nn.Module<Tensor, Tensor>
         flatten = nn.Flatten();
         fc = nn.Linear(64, numClasses);
         RegisterComponents();
-
-        foreach (var conv in modules().OfType<Conv2d>())
-        {
-            InitializeConvolution(conv);
-        }
+        ResNetInitialization.InitializeConvolutions(this);
 
         if (device is not null)
         {
@@ -90,10 +86,6 @@ public sealed class CifarResNet : nn.Module<Tensor, Tensor>
         x = layer3.call(layer2.call(layer1.call(x)));
         return fc.call(flatten.call(avgpool.call(x))).MoveToOuterDisposeScope();
     }
-
-    /// <summary>The convolution initialization of the whole family: Kaiming-normal, fan-out, ReLU gain (TorchVision's).</summary>
-    internal static void InitializeConvolution(Conv2d conv) =>
-        nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
 
     private static Sequential Stage(int inputChannels, int outputChannels, int blocks, int stride, bool zeroInitResidual)
     {

@@ -1,5 +1,4 @@
 using TorchSharp;
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Ghost.ML.Torch.Models;
@@ -39,38 +38,10 @@ public static class ResNetFactory
             ResNetArchitecture.ResNet44 => new CifarResNet(44, numClasses, inputChannels, device: device),
             ResNetArchitecture.ResNet56 => new CifarResNet(56, numClasses, inputChannels, device: device),
             ResNetArchitecture.ResNet110 => new CifarResNet(110, numClasses, inputChannels, device: device),
-            ResNetArchitecture.ResNet18 => FromTorchVision(torchvision.models.resnet18(num_classes: numClasses), inputChannels, device),
-            ResNetArchitecture.ResNet34 => FromTorchVision(torchvision.models.resnet34(num_classes: numClasses), inputChannels, device),
-            ResNetArchitecture.ResNet50 => FromTorchVision(torchvision.models.resnet50(num_classes: numClasses), inputChannels, device),
+            ResNetArchitecture.ResNet18 => new ImageNetResNet(18, numClasses, inputChannels, device: device),
+            ResNetArchitecture.ResNet34 => new ImageNetResNet(34, numClasses, inputChannels, device: device),
+            ResNetArchitecture.ResNet50 => new ImageNetResNet(50, numClasses, inputChannels, device: device),
             _ => throw new ArgumentOutOfRangeException(nameof(architecture), architecture, "Unknown ResNet architecture."),
         };
-    }
-
-    /// <summary>
-    /// Fits TorchVision's ImageNet ResNet, built on the CPU, to the input channels and moves it to the device.
-    /// </summary>
-    /// <remarks>
-    /// TorchVision's stem convolution takes 3 channels. For other counts it is swapped for the same 7×7 stride-2
-    /// convolution over <paramref name="inputChannels"/>, initialized as TorchVision initializes it. That is what
-    /// repeating a grey channel three times would compute (the three weight slices summed) without tripling the
-    /// stem's work, it serves any channel count, and the state_dict keeps TorchVision's keys (<c>conv1.weight</c>).
-    /// </remarks>
-    private static nn.Module<Tensor, Tensor> FromTorchVision(ResNet model, int inputChannels, Device? device)
-    {
-        if (inputChannels != 3)
-        {
-            var stem = model.named_children().Single(child => child.name == "conv1").module;
-            var channelStem = nn.Conv2d(inputChannels, 64, kernel_size: 7, stride: 2, padding: 3, bias: false);
-            CifarResNet.InitializeConvolution(channelStem);
-            ModuleReplacement.Replace(model, stem, channelStem);
-            stem.Dispose();
-        }
-
-        if (device is not null)
-        {
-            model.to(device);
-        }
-
-        return model;
     }
 }

@@ -64,7 +64,7 @@ public sealed class ResNetFactoryTests
     }
 
     [TestMethod]
-    public void GreyTorchVisionNetworkKeepsTorchVisionStateDictKeys()
+    public void GreyImageNetNetworkKeepsTheColourStateDictKeys()
     {
         using var colour = ResNetFactory.Create(ResNetArchitecture.ResNet18, numClasses: 10, inputChannels: 3);
         using var grey = ResNetFactory.Create(ResNetArchitecture.ResNet18, numClasses: 10, inputChannels: 1);
@@ -77,7 +77,7 @@ public sealed class ResNetFactoryTests
             colourState["conv1.weight"].std().item<float>(),
             greyState["conv1.weight"].std().item<float>(),
             0.01f,
-            "the grey stem is initialized as TorchVision initializes its own");
+            "the grey stem is initialized as the colour stem");
     }
 
     [TestMethod]
