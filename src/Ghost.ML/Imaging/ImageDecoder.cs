@@ -30,7 +30,7 @@ internal static class ImageDecoder
 
         using var data = SKData.CreateCopy(encoded);
         using var codec = SKCodec.Create(data) ?? throw NotAnImage(encoded.Length);
-        using var source = SKBitmap.Decode(codec) ?? throw NotAnImage(encoded.Length);
+        using var source = DecodeWhole(codec, encoded.Length);
         var colorType = channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888;
         using var resized = new SKBitmap(new SKImageInfo(width, height, colorType, SKAlphaType.Opaque));
         // Mitchell's cubic filter is what SkiaSharp's former "high" filter quality chose.
@@ -55,6 +55,36 @@ internal static class ImageDecoder
         }
 
         return IsGreyscale(codec);
+    }
+
+    /// <summary>
+    /// Decodes every pixel of the image. <c>SKBitmap.Decode</c> also returns images the codec could only partly
+    /// read (a file cut short decodes with its missing rows left black): those are refused here.
+    /// </summary>
+    private static SKBitmap DecodeWhole(SKCodec codec, int length)
+    {
+        var info = codec.Info;
+        if (info.ColorType is not (SKColorType.Gray8 or SKColorType.Rgba8888 or SKColorType.Bgra8888))
+        {
+            info = info.WithColorType(SKImageInfo.PlatformColorType);
+        }
+
+        if (info.AlphaType == SKAlphaType.Unpremul)
+        {
+            info = info.WithAlphaType(SKAlphaType.Premul);
+        }
+
+        var bitmap = new SKBitmap(info);
+        var result = codec.GetPixels(bitmap.Info, bitmap.GetPixels());
+        if (result != SKCodecResult.Success)
+        {
+            bitmap.Dispose();
+            throw result is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+                ? new InvalidDataException($"The image ({codec.EncodedFormat}, {info.Width}×{info.Height}, {length} bytes) is damaged or cut short: the decoder reported {result}.")
+                : NotAnImage(length);
+        }
+
+        return bitmap;
     }
 
     private static bool IsGreyscale(SKCodec codec) => codec.Info.ColorType is SKColorType.Gray8 or SKColorType.Alpha8;
