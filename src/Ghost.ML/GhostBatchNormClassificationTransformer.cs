@@ -21,11 +21,12 @@ namespace Ghost.ML;
 /// network is in evaluation mode for the transformer's whole life, so scoring from several threads is safe.
 /// </para>
 /// <para>
-/// Save with <see cref="Save(string)"/> and load with <see cref="Load(MLContext, string)"/>; <c>mlContext.Model.Save</c>
-/// cannot store a third-party transformer's weights and throws <see cref="NotSupportedException"/>.
+/// Save with <see cref="Save(string)"/> and load with <see cref="Load(MLContext, string)"/>, or save the whole chain
+/// with <c>mlContext.Model.Save</c> and load it with <c>mlContext.Model.Load</c>: the ML.NET model file holds the
+/// same payload.
 /// </para>
 /// </remarks>
-public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDisposable
+public sealed partial class GhostBatchNormClassificationTransformer : ITransformer, IDisposable
 {
     private readonly ScoringModel _model;
     private readonly ClassLabels _classes;
@@ -128,13 +129,6 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
         return new BatchedScoringDataView(Bind(input.Schema), input, ScoringBatchSize);
     }
 
-    /// <summary>Always throws: ML.NET's model files cannot hold a third-party transformer.</summary>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        $"{nameof(GhostBatchNormClassificationTransformer)} cannot be saved with MLContext.Model.Save (ML.NET's model format is closed to third-party transformers). "
-        + $"Save it with transformer.Save(path) and load it with {nameof(GhostBatchNormClassificationTransformer)}.Load(mlContext, path); "
-        + "save the ML.NET transformers before and after it with MLContext.Model.Save.");
-
     /// <summary>Saves the model (weights, label values, input settings) to a versioned zip file.</summary>
     /// <remarks>The file is written beside <paramref name="path"/> first and moved there when complete.</remarks>
     public void Save(string path)
@@ -198,7 +192,11 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(stream);
-        return ModelPackage.Load(stream, manifest =>
+        return LoadCore(mlContext.GpuDeviceId, stream, modelFactory);
+    }
+
+    private static GhostBatchNormClassificationTransformer LoadCore(int? gpuDeviceId, Stream stream, Func<int, nn.Module<Tensor, Tensor>>? modelFactory) =>
+        ModelPackage.Load(stream, manifest =>
         {
             var network = CreateNetwork(manifest, modelFactory);
             if (manifest.GhostBatchSize > 0)
@@ -206,9 +204,8 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
                 network.ApplyGhostBatchNorm(manifest.GhostBatchSize);
             }
 
-            return (network, FromManifest(mlContext, manifest, network));
+            return (network, FromManifest(gpuDeviceId, manifest, network));
         });
-    }
 
     private static FileStream OpenForLoad(MLContext mlContext, string path)
     {
@@ -238,7 +235,7 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
         return GhostBatchNormImageClassifier.CreateNetwork(architecture, (int)manifest.SampleShape[0], manifest.ClassCount);
     }
 
-    private static GhostBatchNormClassificationTransformer FromManifest(MLContext mlContext, ModelManifest manifest, nn.Module<Tensor, Tensor> network)
+    private static GhostBatchNormClassificationTransformer FromManifest(int? gpuDeviceId, ModelManifest manifest, nn.Module<Tensor, Tensor> network)
     {
         FeatureFormat format = manifest.FeatureKind switch
         {
@@ -247,7 +244,7 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
             ModelManifest.FloatVectorFeatures => new FloatVectorFormat(manifest.SampleShape),
             _ => throw new InvalidDataException($"The saved model has an unknown feature kind '{manifest.FeatureKind}'."),
         };
-        var device = mlContext.GpuDeviceId is { } gpu && cuda.is_available() ? torch.device(DeviceType.CUDA, gpu) : CPU;
+        var device = gpuDeviceId is { } gpu && cuda.is_available() ? torch.device(DeviceType.CUDA, gpu) : CPU;
         network.to(device);
         var classes = new ClassLabels(manifest.ClassCount, ClassLabels.TypeFromName(manifest.LabelValueType), manifest.LabelValues);
         return new GhostBatchNormClassificationTransformer(
