@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Google.Protobuf.Collections;
+using System.Runtime.InteropServices;
 using Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -59,20 +60,21 @@ internal sealed class OnnxGraphBuilder
     public string AddInitializer(string suffix, Tensor values)
     {
         using var scope = NewDisposeScope();
-        var data = values.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
-        return AddInitializer(suffix, data, values.shape);
+        var data = values.detach().cpu().to_type(ScalarType.Float32).contiguous();
+        return AddInitializer(suffix, ByteString.CopyFrom(data.bytes), values.shape);
     }
 
     /// <summary>Adds a float32 initializer named <c>{path}.{suffix}</c> of the given shape.</summary>
     /// <returns>The initializer's value name.</returns>
-    public string AddInitializer(string suffix, float[] values, params long[] shape)
+    public string AddInitializer(string suffix, float[] values, params long[] shape) =>
+        AddInitializer(suffix, ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan())), shape);
+
+    /// <remarks>ONNX's raw data is little-endian, as the memory of every platform TorchSharp runs on.</remarks>
+    private string AddInitializer(string suffix, ByteString rawData, long[] shape)
     {
         var name = UniqueName(_path.Count == 0 ? suffix : $"{Path}.{suffix}");
-        var initializer = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        var initializer = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = rawData };
         initializer.Dims.AddRange(shape);
-        var bytes = new byte[values.Length * sizeof(float)];
-        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-        initializer.RawData = ByteString.CopyFrom(bytes);
         _graph.Initializer.Add(initializer);
         _ranks.Add(name, shape.Length);
         return name;
