@@ -1,6 +1,6 @@
+using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Google.Protobuf.Collections;
-using System.Runtime.InteropServices;
 using Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
