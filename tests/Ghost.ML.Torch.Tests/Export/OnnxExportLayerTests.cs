@@ -17,25 +17,26 @@ public sealed class OnnxExportLayerTests
             ("conv", nn.Conv2d(2, 4, kernel_size: 3, stride: 2, padding: 1, dilation: 1)),
             ("conv_norm", nn.BatchNorm2d(4)),
             ("relu", nn.ReLU(inplace: true)),
-            ("pool", nn.MaxPool2d(kernel_size: 2, stride: 2)),
+            ("pool", nn.MaxPool2d(kernel_size: 2, ceil_mode: true)),
             ("average", nn.AvgPool2d(kernel_size: 2, stride: 1, padding: 1)),
             ("flatten", nn.Flatten()),
             ("flat_relu", nn.ReLU()),
-            ("feature_norm", nn.BatchNorm1d(64)),
+            ("feature_norm", nn.BatchNorm1d(100)),
             ("dropout", nn.Dropout(0.5)),
-            ("fc", nn.Linear(64, 6)),
+            ("fc", nn.Linear(100, 6)),
             ("fc_norm", nn.BatchNorm1d(6)));
         model.ApplyGhostBatchNorm(ghostBatchSize: 3);
-        OnnxRoundTrip.Calibrate(model, 2, 12, 12);
+        // 13 × 13 → 7 × 7 after the convolution, so the ceil-mode pooling has a partial window (4 × 4, not 3 × 3).
+        OnnxRoundTrip.Calibrate(model, 2, 13, 13);
 
-        var onnx = OnnxRoundTrip.Export(model, 2, 12, 12);
+        var onnx = OnnxRoundTrip.Export(model, 2, 13, 13);
 
         var operators = ModelProto.Parser.ParseFrom(onnx).Graph.Node.Select(node => node.OpType).ToList();
         CollectionAssert.AreEqual(
             new[] { "BatchNormalization", "Conv", "Relu", "MaxPool", "AveragePool", "Flatten", "Relu", "BatchNormalization", "Gemm" },
             operators);
         using var session = new InferenceSession(onnx);
-        OnnxRoundTrip.AssertAgrees(model, session, randn(5, 2, 12, 12), "mixed layers");
+        OnnxRoundTrip.AssertAgrees(model, session, randn(5, 2, 13, 13), "mixed layers");
     }
 
     [TestMethod]
