@@ -138,62 +138,56 @@ public abstract class GhostBatchNorm : BatchNorm
 
     private Tensor GhostForward(Tensor input, GhostBatchLayout layout, long valuesPerSample)
     {
-        var computeType = input.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : input.dtype;
-        var rows = To(input, computeType).reshape(input.shape[0], num_features, valuesPerSample);
-        var update = RunningStatisticsUpdate(layout, valuesPerSample);
-        var output = GhostNormalization.apply(rows, To(weight, computeType)!, To(bias, computeType)!, layout, eps,
-            KeepSavedTensorsAfterBackward, update?.Terms!);
-        if (update is { } applied)
+        // reshape, not view: a permuted input is read through its strides (or copied once where it must be).
+        var rows = input.reshape(input.shape[0], num_features, valuesPerSample);
+        var runningStatistics = track_running_stats && running_mean is not null && running_var is not null
+            ? RunningStatisticsTermsOf(layout, valuesPerSample)
+            : null;
+        var output = GhostNormalization.apply(rows, weight!, bias!, layout, eps, KeepSavedTensorsAfterBackward,
+            runningStatistics!);
+        if (runningStatistics is not null)
         {
-            using var noGrad = no_grad();
-            running_mean!.mul_(applied.Decay).add_(To(applied.Terms.WeightedMeans!, running_mean.dtype));
-            running_var!.mul_(applied.Decay).add_(To(applied.Terms.WeightedVariances!, running_var.dtype));
-            num_batches_tracked?.add_(layout.Count);
+            UpdateRunningStatistics(runningStatistics, layout.Count);
         }
 
-        return To(output.view(input.shape), input.dtype);
+        return output.reshape(input.shape);
     }
 
     /// <summary>
-    /// The n sequential BatchNorm updates with momentum m/n (or the cumulative average when momentum is null) in
-    /// closed form, r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n: the decay of the old values and the weight of
-    /// each ghost batch's statistics; null when the layer keeps no running statistics.
+    /// The n sequential BatchNorm updates, one per ghost batch, in closed form. With momentum m each uses m/n, so
+    /// r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n; with momentum null they are the cumulative average,
+    /// r ← s/(s + n) r + Σⱼ xⱼ/(s + n) with s = num_batches_tracked.
     /// </summary>
-    private (double Decay, GhostNormalization.RunningStatisticsTerms Terms)? RunningStatisticsUpdate(
-        GhostBatchLayout layout, long valuesPerSample)
-    {
-        if (!track_running_stats || running_mean is null || running_var is null)
-        {
-            return null;
-        }
+    private RunningStatisticsTerms RunningStatisticsTermsOf(GhostBatchLayout layout, long valuesPerSample) =>
+        momentum is { } value
+            ? new RunningStatisticsTerms(value / layout.Count, 1 - value / layout.Count, valuesPerSample)
+            : new RunningStatisticsTerms(1, 1, valuesPerSample);
 
-        var count = layout.Count;
-        double decay;
-        double[] meanWeights;
-        if (momentum is null)
+    /// <summary>Applies the terms a forward over <paramref name="count"/> ghost batches reported.</summary>
+    private void UpdateRunningStatistics(RunningStatisticsTerms terms, int count)
+    {
+        using var noGrad = no_grad();
+        var weightedMeans = To(terms.WeightedMeans!, running_mean!.dtype);
+        var weightedVariances = To(terms.WeightedVariances!, running_var!.dtype);
+        if (momentum is { } value)
         {
-            var seen = num_batches_tracked is null ? 0.0 : num_batches_tracked.to_type(ScalarType.Float64).item<double>();
-            decay = seen / (seen + count);
-            meanWeights = Enumerable.Repeat(1.0 / (seen + count), count).ToArray();
+            var decay = Math.Pow(1 - value / count, count);
+            running_mean.mul_(decay).add_(weightedMeans);
+            running_var.mul_(decay).add_(weightedVariances);
         }
         else
         {
-            var perUpdate = momentum.Value / count;
-            decay = Math.Pow(1 - perUpdate, count);
-            meanWeights = Enumerable.Range(0, count)
-                .Select(j => perUpdate * Math.Pow(1 - perUpdate, count - 1 - j))
-                .ToArray();
+            // Kept on the device: reading num_batches_tracked on the host would wait for the device every step.
+            var seen = num_batches_tracked is null
+                ? zeros(1, running_mean.dtype, running_mean.device)
+                : num_batches_tracked.to_type(running_mean.dtype);
+            var total = seen + count;
+            running_mean.mul_(seen / total).add_(weightedMeans / total);
+            running_var.mul_(seen / total).add_(weightedVariances / total);
         }
 
-        // Each ghost batch contributes its unbiased variance, as one BatchNorm call per ghost batch would.
-        var varianceWeights = meanWeights
-            .Select((weight, j) => weight * BesselFactor(layout.Size(j) * valuesPerSample))
-            .ToArray();
-        return (decay, new GhostNormalization.RunningStatisticsTerms(meanWeights, varianceWeights));
+        num_batches_tracked?.add_(count);
     }
-
-    /// <summary>n / (n − 1): turns the biased variance of n values into the unbiased one.</summary>
-    private static double BesselFactor(long values) => values / (values - 1.0);
 
     /// <summary><paramref name="tensor"/> in element type <paramref name="type"/>, without a new tensor when it already is.</summary>
     [return: NotNullIfNotNull(nameof(tensor))]
