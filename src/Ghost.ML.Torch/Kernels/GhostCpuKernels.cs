@@ -302,12 +302,10 @@ internal static unsafe class GhostCpuKernels
             throw new ArgumentException($"Expected rows of shape [N, C, S]; got [{string.Join(", ", rows.shape)}].", nameof(rows));
         }
 
-        var last = layout.Count - 1;
-        if (layout.Start(last) + layout.Size(last) != rows.shape[0])
+        if (layout.BatchSize != rows.shape[0])
         {
             throw new ArgumentException(
-                $"The ghost batch layout covers {layout.Start(last) + layout.Size(last)} samples; the rows hold {rows.shape[0]}.",
-                nameof(layout));
+                $"The ghost batch layout covers {layout.BatchSize} samples; the rows hold {rows.shape[0]}.", nameof(layout));
         }
     }
 
