@@ -9,11 +9,12 @@ namespace Ghost.ML.Torch;
 /// <see cref="GhostKernelChoice.ForcePortable"/> is set. Same formulas as the CPU kernels.
 /// </summary>
 /// <remarks>
-/// The batch <c>[N, C, S]</c> is seen as at most two groups of equal ghost batches, <c>[k, G, C, S]</c> and the
-/// shorter last one <c>[1, T, C, S]</c>; only dimension 0 is split, so the views exist for any strides (a permuted
-/// input needs no copy). Per-ghost-batch sizes enter as scalars and the running-statistics weights are made on the
-/// device, so a step neither copies from the host nor waits for the device. Half-precision batches are reduced and
-/// normalised in float32 (a float32 copy of one group at a time, not kept); results come back in the batch's type.
+/// The batch <c>[N, C, S]</c> is seen as at most two groups of equal ghost batches, <c>[k, B, C, S]</c> over the
+/// ghost batches of the full size B and <c>[1, T, C, S]</c> over a last one of another size T; only dimension 0 is
+/// split, so the views exist for any strides (a permuted input needs no copy). Per-ghost-batch sizes enter as scalars
+/// and the running-statistics weights are made on the device, so a step neither copies from the host nor waits for
+/// the device. Half-precision batches are reduced and normalised in float32 (float32 copies that live only while the
+/// forward or backward runs; the half input is what is saved); results come back in the batch's type.
 /// </remarks>
 internal static class GhostPortableKernels
 {
@@ -117,7 +118,7 @@ internal static class GhostPortableKernels
         type is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : type;
 
     /// <summary>
-    /// The batch as groups of equal ghost batches: <c>[k, G, C, S]</c> over the ghost batches of the full size, then
+    /// The batch as groups of equal ghost batches: <c>[k, B, C, S]</c> over the ghost batches of the full size, then
     /// <c>[1, T, C, S]</c> over a last one of another size; each with the index of its first ghost batch.
     /// </summary>
     private static IEnumerable<Group> Groups(Tensor rows, GhostBatchLayout layout)
@@ -144,7 +145,7 @@ internal static class GhostPortableKernels
     /// <summary>Per-group <c>[k, C]</c> values as one <c>[ghost batches, C]</c> tensor.</summary>
     private static Tensor JoinGhostBatches(List<Tensor> perGroup) => perGroup.Count == 1 ? perGroup[0] : cat(perGroup, 0);
 
-    /// <summary>Per-group <c>[k, G, C, S]</c> values as one new tensor: a single group's as it is, else <c>[N, C, S]</c>.</summary>
+    /// <summary>Per-group <c>[k, B, C, S]</c> values as one new tensor: a single group's as it is, else <c>[N, C, S]</c>.</summary>
     private static Tensor JoinSamples(List<Tensor> perGroup) =>
         perGroup.Count == 1 ? perGroup[0] : cat(perGroup.Select(part => part.flatten(0, 1)).ToList(), 0);
 
