@@ -16,7 +16,10 @@ internal static class GhostKernelChoice
     /// Whether every ghost layer in the process takes the portable path; read from
     /// <see cref="PortableKernelsVariable"/> once, settable by tests and benchmarks that compare the two paths.
     /// </summary>
-    public static bool ForcePortable { get; set; } = Environment.GetEnvironmentVariable(PortableKernelsVariable) == "1";
+    public static bool ForcePortable { get; set; } = PortableForcedByEnvironment();
+
+    /// <summary>Whether <see cref="PortableKernelsVariable"/> is set to <c>1</c> in this process's environment.</summary>
+    internal static bool PortableForcedByEnvironment() => Environment.GetEnvironmentVariable(PortableKernelsVariable) == "1";
 
     /// <summary>Whether <paramref name="rows"/> go through <see cref="GhostCpuKernels"/>.</summary>
     public static bool UsesCpuKernels(Tensor rows) => !ForcePortable && GhostCpuKernels.CanRun(rows);
