@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Ghost.ML.Training;
+namespace Ghost.ML.Hosting;
 
 /// <summary>Turns the <c>Device</c> option ("auto", "cpu", "cuda", "cuda:N") into a TorchSharp device.</summary>
 internal static class TorchDevice
@@ -9,20 +9,29 @@ internal static class TorchDevice
     private const string Auto = "auto";
 
     /// <summary>Checks the spelling without touching any backend.</summary>
+    /// <param name="device">The text.</param>
+    /// <param name="paramName">The option or parameter it came from, for the exception.</param>
     /// <exception cref="ArgumentException">The text is not a device name.</exception>
-    public static void Parse(string? device)
+    public static void Parse(string? device, string paramName)
     {
         if (device is null || !(IsAuto(device) || IsCpu(device) || IsCuda(device, out _)))
         {
-            throw new ArgumentException($"Device must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got \"{device}\".", nameof(GhostBatchNormTrainingOptions.Device));
+            throw new ArgumentException(
+                $"{paramName} must be \"auto\", \"cpu\", \"cuda\" or \"cuda:N\"; got {(device is null ? "null" : $"\"{device}\"")}.", paramName);
         }
     }
 
-    /// <summary>The device to train on; "auto" picks CUDA when TorchSharp's CUDA backend reports a GPU.</summary>
+    /// <summary>
+    /// The device to train or score on, the one rule for Fit and Load: "auto" picks CUDA when TorchSharp's CUDA
+    /// backend reports a GPU, else the CPU.
+    /// </summary>
+    /// <param name="device">The text.</param>
+    /// <param name="paramName">The option or parameter it came from, for the exception.</param>
+    /// <exception cref="ArgumentException">The text is not a device name.</exception>
     /// <exception cref="InvalidOperationException">CUDA was asked for and is not available.</exception>
-    public static Device Resolve(string device)
+    public static Device Resolve(string device, string paramName)
     {
-        Parse(device);
+        Parse(device, paramName);
         if (IsCpu(device) || (IsAuto(device) && !cuda.is_available()))
         {
             return CPU;
@@ -31,7 +40,7 @@ internal static class TorchDevice
         if (!cuda.is_available())
         {
             throw new InvalidOperationException(
-                $"Device \"{device}\" was requested but CUDA is not available: reference the CUDA TorchSharp backend (TorchSharp-cuda-linux or TorchSharp-cuda-windows) and check the driver, or set Device to \"auto\" or \"cpu\".");
+                $"Device \"{device}\" was requested but CUDA is not available: reference the CUDA TorchSharp backend (TorchSharp-cuda-linux or TorchSharp-cuda-windows) and check the driver, or set {paramName} to \"auto\" or \"cpu\".");
         }
 
         IsCuda(device, out int index);
