@@ -1,5 +1,7 @@
+using Ghost.ML.Persistence;
 using Ghost.ML.Persistence.MLNet;
 using Microsoft.ML;
+using static TorchSharp.torch;
 
 namespace Ghost.ML;
 
@@ -15,6 +17,6 @@ public sealed partial class GhostBatchNormClassificationTransformer
     }
 
     /// <summary>Rebuilds a transformer from the payload of an ML.NET model file entry (what <see cref="Save(Stream)"/> wrote).</summary>
-    internal static GhostBatchNormClassificationTransformer LoadFromModelFile(Stream payload, int? gpuDeviceId) =>
-        LoadCore(gpuDeviceId, payload, null);
+    internal static GhostBatchNormClassificationTransformer LoadFromModelFile(Stream payload, Device device) =>
+        new(ClassifierPackage.Load(payload, device, modelFactory: null));
 }

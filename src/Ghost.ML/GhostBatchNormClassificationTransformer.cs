@@ -1,11 +1,9 @@
-using Ghost.ML.Features;
+using Ghost.ML.Classification;
+using Ghost.ML.Hosting;
 using Ghost.ML.Persistence;
 using Ghost.ML.Scoring;
-using Ghost.ML.Torch;
-using Ghost.ML.Torch.Models;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ghost.ML;
@@ -21,37 +19,28 @@ namespace Ghost.ML;
 /// network is in evaluation mode for the transformer's whole life, so scoring from several threads is safe.
 /// </para>
 /// <para>
-/// Save with <see cref="Save(string)"/> and load with <see cref="Load(MLContext, string)"/>, or save the whole chain
+/// Save with <see cref="Save(string)"/> and load with <see cref="Load(MLContext, string, string)"/>, or save the whole chain
 /// with <c>mlContext.Model.Save</c> and load it with <c>mlContext.Model.Load</c>: the ML.NET model file holds the
 /// same payload.
 /// </para>
 /// </remarks>
 public sealed partial class GhostBatchNormClassificationTransformer : ITransformer, IDisposable
 {
+    private readonly TrainedClassifier _classifier;
     private readonly ScoringModel _model;
-    private readonly ClassLabels _classes;
-    private readonly OutputColumns _outputs;
-    private readonly string _architecture;
-    private readonly string _labelColumnName;
-    private readonly int _ghostBatchSize;
     private int _scoringBatchSize;
     private bool _disposed;
 
-    /// <summary>The network and input preparation the transformer scores with (for benchmarks that time it bare).</summary>
-    internal ScoringModel ScoringModel => _model;
-
-    internal GhostBatchNormClassificationTransformer(ScoringModel model, ClassLabels classes, string architecture, int ghostBatchSize,
-        string labelColumnName, string featureColumnName, string scoreColumnName, string predictedLabelColumnName, int scoringBatchSize)
+    /// <summary>Scores with <paramref name="classifier"/>, which the transformer then owns.</summary>
+    internal GhostBatchNormClassificationTransformer(TrainedClassifier classifier)
     {
-        _model = model;
-        _classes = classes;
-        _architecture = architecture;
-        _ghostBatchSize = ghostBatchSize;
-        _labelColumnName = labelColumnName;
-        FeatureColumnName = featureColumnName;
-        _outputs = new OutputColumns(scoreColumnName, predictedLabelColumnName);
-        ScoringBatchSize = scoringBatchSize;
+        _classifier = classifier;
+        _model = new ScoringModel(classifier);
+        ScoringBatchSize = classifier.ScoringBatchSize;
     }
+
+    /// <summary>The trained network and its metadata (for benchmarks that time the network bare).</summary>
+    internal TrainedClassifier Classifier => _classifier;
 
     /// <summary>Rows decoded and scored per forward pass by <see cref="Transform"/>; at least 1. Takes effect for later Transform calls.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
@@ -66,51 +55,64 @@ public sealed partial class GhostBatchNormClassificationTransformer : ITransform
     }
 
     /// <summary>Number of classes the model predicts.</summary>
-    public int ClassCount => _classes.Count;
+    public int ClassCount => _classifier.Classes.Count;
 
     /// <summary>The feature column the model reads.</summary>
-    public string FeatureColumnName { get; }
+    public string FeatureColumnName => _classifier.Columns.Feature;
 
     /// <summary>True: the transformer maps rows one to one, so <c>PredictionEngine</c> can use it.</summary>
     public bool IsRowToRowMapper => true;
 
     /// <summary>Loads a model saved by <see cref="Save(string)"/> from a <see cref="GhostBatchNormImageClassifier"/>.</summary>
-    /// <remarks>
-    /// The model goes to the CPU, or to CUDA when <see cref="MLContext.GpuDeviceId"/> is set and CUDA is available.
-    /// Load only trusted files: they are read with TorchSharp's deserializer.
-    /// </remarks>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="path">The saved model.</param>
+    /// <param name="device">
+    /// Where the model scores, by the rule of <see cref="GhostBatchNormTrainingOptions.Device"/>: "auto" (the default:
+    /// CUDA when available, else the CPU), "cpu", "cuda" or "cuda:N".
+    /// </param>
+    /// <remarks>Load only trusted files: they are read with TorchSharp's deserializer.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="device"/> is not a device name.</exception>
     /// <exception cref="InvalidDataException">The file is not a saved Ghost.ML model.</exception>
     /// <exception cref="NotSupportedException">The file was written by a newer Ghost.ML.</exception>
-    /// <exception cref="InvalidOperationException">The model was trained by <see cref="GhostBatchNormTrainer"/>: use the overload that takes the model factory.</exception>
-    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, string path)
+    /// <exception cref="InvalidOperationException">
+    /// The model was trained by <see cref="GhostBatchNormTrainer"/> (use the overload that takes the model factory), or
+    /// CUDA was asked for and is not available.
+    /// </exception>
+    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, string path, string device = "auto")
     {
         using var file = OpenForLoad(mlContext, path);
-        return Load(mlContext, file);
+        return LoadCore(mlContext, file, null, device);
     }
 
-    /// <inheritdoc cref="Load(MLContext, string)"/>
-    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream) => LoadCore(mlContext, stream, null);
+    /// <inheritdoc cref="Load(MLContext, string, string)"/>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="stream">The saved model; it stays open.</param>
+    /// <param name="device">Where the model scores: "auto" (the default), "cpu", "cuda" or "cuda:N".</param>
+    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream, string device = "auto") =>
+        LoadCore(mlContext, stream, null, device);
 
     /// <summary>Loads a model saved from a <see cref="GhostBatchNormTrainer"/>, rebuilding its network with <paramref name="modelFactory"/>.</summary>
     /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="path">The saved model.</param>
     /// <param name="modelFactory">The factory the model was trained with (takes the class count); used for image classifiers' files too when given.</param>
-    /// <inheritdoc cref="Load(MLContext, string)" path="/exception"/>
-    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, string path, Func<int, nn.Module<Tensor, Tensor>> modelFactory)
+    /// <param name="device">Where the model scores: "auto" (the default), "cpu", "cuda" or "cuda:N".</param>
+    /// <inheritdoc cref="Load(MLContext, string, string)" path="/exception"/>
+    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, string path, Func<int, nn.Module<Tensor, Tensor>> modelFactory, string device = "auto")
     {
         ArgumentNullException.ThrowIfNull(modelFactory);
         using var file = OpenForLoad(mlContext, path);
-        return LoadCore(mlContext, file, modelFactory);
+        return LoadCore(mlContext, file, modelFactory, device);
     }
 
-    /// <inheritdoc cref="Load(MLContext, string, Func{int, nn.Module{Tensor, Tensor}})"/>
+    /// <inheritdoc cref="Load(MLContext, string, Func{int, nn.Module{Tensor, Tensor}}, string)"/>
     /// <param name="mlContext">The ML.NET context.</param>
     /// <param name="stream">The saved model; it stays open.</param>
     /// <param name="modelFactory">The factory the model was trained with (takes the class count).</param>
-    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream, Func<int, nn.Module<Tensor, Tensor>> modelFactory)
+    /// <param name="device">Where the model scores: "auto" (the default), "cpu", "cuda" or "cuda:N".</param>
+    public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, Stream stream, Func<int, nn.Module<Tensor, Tensor>> modelFactory, string device = "auto")
     {
         ArgumentNullException.ThrowIfNull(modelFactory);
-        return LoadCore(mlContext, stream, modelFactory);
+        return LoadCore(mlContext, stream, modelFactory, device);
     }
 
     /// <summary>Adds the Score and PredictedLabel columns to <paramref name="inputSchema"/>.</summary>
@@ -135,7 +137,7 @@ public sealed partial class GhostBatchNormClassificationTransformer : ITransform
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ModelPackage.Save(path, ToManifest(), _model.Model);
+        ClassifierPackage.Save(path, _classifier with { ScoringBatchSize = ScoringBatchSize });
     }
 
     /// <summary>Saves the model to <paramref name="stream"/>, which stays open.</summary>
@@ -143,7 +145,7 @@ public sealed partial class GhostBatchNormClassificationTransformer : ITransform
     {
         ArgumentNullException.ThrowIfNull(stream);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ModelPackage.Save(stream, ToManifest(), _model.Model);
+        ClassifierPackage.Save(stream, _classifier with { ScoringBatchSize = ScoringBatchSize });
     }
 
     /// <summary>Releases the network's native memory.</summary>
@@ -152,7 +154,7 @@ public sealed partial class GhostBatchNormClassificationTransformer : ITransform
         if (!_disposed)
         {
             _disposed = true;
-            _model.Dispose();
+            _classifier.Dispose();
         }
     }
 
@@ -160,96 +162,21 @@ public sealed partial class GhostBatchNormClassificationTransformer : ITransform
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return new ScoringBinding(_model, _classes, _outputs, FeatureColumnName, inputSchema);
+        return new ScoringBinding(_model, _classifier.Classes, _classifier.Columns.Outputs, FeatureColumnName, inputSchema);
     }
 
-    private ModelManifest ToManifest()
-    {
-        var input = _model.Input;
-        return new ModelManifest
-        {
-            FormatVersion = ModelManifest.CurrentFormatVersion,
-            LibraryVersion = typeof(GhostBatchNormClassificationTransformer).Assembly.GetName().Version?.ToString() ?? string.Empty,
-            TorchSharpVersion = typeof(torch).Assembly.GetName().Version?.ToString() ?? string.Empty,
-            Architecture = _architecture,
-            ClassCount = _classes.Count,
-            LabelValueType = ClassLabels.NameOfType(_classes.ValueType),
-            LabelValues = _classes.Values?.ToArray(),
-            FeatureKind = input.Format is EncodedImageFormat ? ModelManifest.EncodedImageFeatures : ModelManifest.FloatVectorFeatures,
-            SampleShape = input.Format.SampleShape,
-            ChannelMean = input.ChannelMean,
-            ChannelStd = input.ChannelStd,
-            LabelColumnName = _labelColumnName,
-            FeatureColumnName = FeatureColumnName,
-            ScoreColumnName = _outputs.ScoreColumnName,
-            PredictedLabelColumnName = _outputs.PredictedLabelColumnName,
-            GhostBatchSize = _ghostBatchSize,
-            ScoringBatchSize = ScoringBatchSize,
-        };
-    }
-
-    private static GhostBatchNormClassificationTransformer LoadCore(MLContext mlContext, Stream stream, Func<int, nn.Module<Tensor, Tensor>>? modelFactory)
+    private static GhostBatchNormClassificationTransformer LoadCore(MLContext mlContext, Stream stream, Func<int, nn.Module<Tensor, Tensor>>? modelFactory, string device)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(stream);
-        return LoadCore(mlContext.GpuDeviceId, stream, modelFactory);
+        var target = TorchDevice.Resolve(device, nameof(device));
+        return new GhostBatchNormClassificationTransformer(ClassifierPackage.Load(stream, target, modelFactory));
     }
-
-    private static GhostBatchNormClassificationTransformer LoadCore(int? gpuDeviceId, Stream stream, Func<int, nn.Module<Tensor, Tensor>>? modelFactory) =>
-        ModelPackage.Load(stream, manifest =>
-        {
-            var network = CreateNetwork(manifest, modelFactory);
-            if (manifest.GhostBatchSize > 0)
-            {
-                network.ApplyGhostBatchNorm(manifest.GhostBatchSize);
-            }
-
-            return (network, FromManifest(gpuDeviceId, manifest, network));
-        });
 
     private static FileStream OpenForLoad(MLContext mlContext, string path)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         return File.OpenRead(path);
-    }
-
-    private static nn.Module<Tensor, Tensor> CreateNetwork(ModelManifest manifest, Func<int, nn.Module<Tensor, Tensor>>? modelFactory)
-    {
-        if (modelFactory is not null)
-        {
-            return modelFactory(manifest.ClassCount);
-        }
-
-        if (manifest.Architecture == ModelManifest.CustomArchitecture)
-        {
-            throw new InvalidOperationException(
-                "The model was trained by GhostBatchNormTrainer with a custom network: load it with GhostBatchNormClassificationTransformer.Load(mlContext, path, modelFactory), passing the same factory.");
-        }
-
-        if (!Enum.TryParse<ResNetArchitecture>(manifest.Architecture, out var architecture) || manifest.SampleShape.Length != 3)
-        {
-            throw new InvalidDataException($"The saved model names an unknown architecture '{manifest.Architecture}'.");
-        }
-
-        return GhostBatchNormImageClassifier.CreateNetwork(architecture, (int)manifest.SampleShape[0], manifest.ClassCount);
-    }
-
-    private static GhostBatchNormClassificationTransformer FromManifest(int? gpuDeviceId, ModelManifest manifest, nn.Module<Tensor, Tensor> network)
-    {
-        FeatureFormat format = manifest.FeatureKind switch
-        {
-            ModelManifest.EncodedImageFeatures when manifest.SampleShape.Length == 3 =>
-                new EncodedImageFormat((int)manifest.SampleShape[2], (int)manifest.SampleShape[1], (int)manifest.SampleShape[0]),
-            ModelManifest.FloatVectorFeatures => new FloatVectorFormat(manifest.SampleShape),
-            _ => throw new InvalidDataException($"The saved model has an unknown feature kind '{manifest.FeatureKind}'."),
-        };
-        var device = gpuDeviceId is { } gpu && cuda.is_available() ? torch.device(DeviceType.CUDA, gpu) : CPU;
-        network.to(device);
-        var classes = new ClassLabels(manifest.ClassCount, ClassLabels.TypeFromName(manifest.LabelValueType), manifest.LabelValues);
-        return new GhostBatchNormClassificationTransformer(
-            new ScoringModel(network, new NetworkInput(format, manifest.ChannelMean, manifest.ChannelStd), manifest.ClassCount, device),
-            classes, manifest.Architecture, manifest.GhostBatchSize, manifest.LabelColumnName, manifest.FeatureColumnName,
-            manifest.ScoreColumnName, manifest.PredictedLabelColumnName, Math.Max(1, manifest.ScoringBatchSize));
     }
 }

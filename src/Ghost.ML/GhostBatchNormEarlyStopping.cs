@@ -4,11 +4,12 @@ namespace Ghost.ML;
 /// Stops training when a metric has not improved by at least <see cref="MinDelta"/> for <see cref="Patience"/>
 /// epochs in a row. The metric is read from the validation set when there is one, else from the training epoch.
 /// </summary>
+/// <remarks>
+/// The criterion is a setting and holds no state: each Fit tracks its own epochs, so one criterion (or one options
+/// object) can serve several Fits, also at the same time.
+/// </remarks>
 public sealed class GhostBatchNormEarlyStopping
 {
-    private double _best;
-    private int _epochsWithoutImprovement;
-
     /// <summary>Creates the criterion.</summary>
     /// <param name="minDelta">Smallest change that counts as an improvement; at least 0.</param>
     /// <param name="patience">Epochs without improvement before stopping; at least 1.</param>
@@ -30,7 +31,6 @@ public sealed class GhostBatchNormEarlyStopping
         MinDelta = minDelta;
         Patience = patience;
         Metric = metric;
-        Reset();
     }
 
     /// <summary>Smallest change that counts as an improvement.</summary>
@@ -42,30 +42,10 @@ public sealed class GhostBatchNormEarlyStopping
     /// <summary>The watched metric.</summary>
     public EarlyStoppingMetric Metric { get; }
 
-    /// <summary>Records an epoch and tells whether training should stop after it.</summary>
-    /// <exception cref="ArgumentNullException"><paramref name="metrics"/> is null.</exception>
-    public bool ShouldStop(GhostBatchNormEpochMetrics metrics)
-    {
-        ArgumentNullException.ThrowIfNull(metrics);
-        double value = Metric == EarlyStoppingMetric.Accuracy
-            ? metrics.ValidationAccuracy ?? metrics.TrainAccuracy
-            : -(metrics.ValidationLoss ?? metrics.TrainLoss);
-        if (value > _best + MinDelta)
-        {
-            _best = value;
-            _epochsWithoutImprovement = 0;
-            return false;
-        }
-
-        return ++_epochsWithoutImprovement >= Patience;
-    }
-
-    /// <summary>Forgets the epochs seen so far; every Fit starts with this.</summary>
-    internal void Reset()
-    {
-        _best = double.NegativeInfinity;
-        _epochsWithoutImprovement = 0;
-    }
+    /// <summary>The watched value of an epoch, oriented so that higher is better.</summary>
+    internal double ValueOf(GhostBatchNormEpochMetrics metrics) => Metric == EarlyStoppingMetric.Accuracy
+        ? metrics.ValidationAccuracy ?? metrics.TrainAccuracy
+        : -(metrics.ValidationLoss ?? metrics.TrainLoss);
 }
 
 /// <summary>The metric <see cref="GhostBatchNormEarlyStopping"/> watches.</summary>

@@ -1,11 +1,10 @@
 using Ghost.ML.Features;
-using Ghost.ML.Scoring;
+using Ghost.ML.Classification;
 using Ghost.ML.Torch.Models;
 using Ghost.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
-using static TorchSharp.torch;
 
 namespace Ghost.ML;
 
@@ -33,8 +32,9 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
 
     /// <summary>Creates the estimator with all settings.</summary>
     /// <param name="mlContext">The ML.NET context (logging, seed).</param>
-    /// <param name="options">The settings; checked when <see cref="Fit"/> runs.</param>
+    /// <param name="options">The settings; checked here and again when <see cref="Fit"/> runs.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">An option is out of range; <see cref="ArgumentException.ParamName"/> names it.</exception>
     public GhostBatchNormImageClassifier(MLContext mlContext, Options options)
         : this((IHostEnvironment)mlContext, options)
     {
@@ -45,6 +45,7 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
     /// <param name="labelColumnName">The key-typed label column.</param>
     /// <param name="featureColumnName">The encoded-image (or pixel vector) column.</param>
     /// <param name="ghostBatchSize">Samples per ghost batch; 0 for plain BatchNorm.</param>
+    /// <exception cref="ArgumentException">An argument is out of range; <see cref="ArgumentException.ParamName"/> names the option.</exception>
     public GhostBatchNormImageClassifier(MLContext mlContext, string labelColumnName = "Label", string featureColumnName = "Features", int ghostBatchSize = 32)
         : this(mlContext, new Options { LabelColumnName = labelColumnName, FeatureColumnName = featureColumnName, GhostBatchSize = ghostBatchSize })
     {
@@ -54,6 +55,7 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         _environment = environment;
         _options = options;
     }
@@ -62,7 +64,7 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
     /// <exception cref="ArgumentException">An option is out of range, or a column is missing or has the wrong type.</exception>
     /// <exception cref="InvalidDataException">The data cannot be used: empty, a single class, or an image that cannot be decoded (the message names the row).</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN (lower the learning rate).</exception>
-    /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled.</exception>
+    /// <exception cref="OperationCanceledException">The options' cancellation token or the MLContext was cancelled.</exception>
     public GhostBatchNormClassificationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -70,8 +72,9 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
         var feature = input.Schema.GetColumnOrNull(_options.FeatureColumnName);
         var format = FormatFor(feature?.Type is VectorDataViewType vector ? vector : null);
         var architecture = _options.Architecture;
-        return ClassifierTraining.Fit(_environment, nameof(GhostBatchNormImageClassifier), _options, input, format, architecture.ToString(),
-            (settled, classes) => CreateNetwork(architecture, (int)settled.SampleShape[0], classes), standardizeInput: true);
+        return new GhostBatchNormClassificationTransformer(ClassifierTraining.Fit(_environment, nameof(GhostBatchNormImageClassifier), _options,
+            input, format, architecture.ToString(),
+            (settled, classes) => ResNetFactory.Create(architecture, classes, (int)settled.SampleShape[0]), standardizeInput: true));
     }
 
     /// <summary>The input columns plus Score and PredictedLabel.</summary>
@@ -88,10 +91,6 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
         var label = inputSchema.Last(column => column.Name == _options.LabelColumnName);
         return new OutputColumns(_options.ScoreColumnName, _options.PredictedLabelColumnName).Shape(inputSchema, label);
     }
-
-    /// <summary>The untrained ResNet for <paramref name="channels"/>-channel input and <paramref name="classes"/> classes.</summary>
-    internal static nn.Module<Tensor, Tensor> CreateNetwork(ResNetArchitecture architecture, int channels, int classes) =>
-        ResNetFactory.Create(architecture, classes, channels);
 
     /// <summary>Pixel vectors when the column holds Singles, else encoded images whose channel count the training set decides.</summary>
     private FeatureFormat FormatFor(VectorDataViewType? featureType)
@@ -126,10 +125,13 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
         /// <summary>The network. Default <see cref="ResNetArchitecture.ResNet20"/> (CIFAR-style, for small images).</summary>
         public ResNetArchitecture Architecture = ResNetArchitecture.ResNet20;
 
-        /// <summary>Width images are resized to; at least 8. Default 32.</summary>
+        /// <summary>Largest <see cref="ImageWidth"/> and <see cref="ImageHeight"/>.</summary>
+        public const int MaxImageSize = 1024;
+
+        /// <summary>Width images are resized to; from 8 to <see cref="MaxImageSize"/>. Default 32.</summary>
         public int ImageWidth = 32;
 
-        /// <summary>Height images are resized to; at least 8. Default 32.</summary>
+        /// <summary>Height images are resized to; from 8 to <see cref="MaxImageSize"/>. Default 32.</summary>
         public int ImageHeight = 32;
 
         internal override void Validate()
@@ -140,8 +142,8 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
                 throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, "Unknown architecture.");
             }
 
-            CheckAtLeast(ImageWidth, 8, nameof(ImageWidth));
-            CheckAtLeast(ImageHeight, 8, nameof(ImageHeight));
+            CheckRange(ImageWidth, 8, MaxImageSize, nameof(ImageWidth));
+            CheckRange(ImageHeight, 8, MaxImageSize, nameof(ImageHeight));
         }
     }
 }

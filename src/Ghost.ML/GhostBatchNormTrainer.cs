@@ -1,6 +1,5 @@
 using Ghost.ML.Features;
-using Ghost.ML.Persistence;
-using Ghost.ML.Scoring;
+using Ghost.ML.Classification;
 using Ghost.ML.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -35,8 +34,9 @@ public sealed class GhostBatchNormTrainer : IEstimator<GhostBatchNormClassificat
     /// <summary>Creates the trainer.</summary>
     /// <param name="mlContext">The ML.NET context (logging, seed).</param>
     /// <param name="modelFactory">Builds the untrained network on the CPU for a class count; its output is [batch, classes] logits.</param>
-    /// <param name="options">The settings; checked when <see cref="Fit"/> runs.</param>
+    /// <param name="options">The settings; checked here and again when <see cref="Fit"/> runs.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException">An option is out of range; <see cref="ArgumentException.ParamName"/> names it.</exception>
     public GhostBatchNormTrainer(MLContext mlContext, Func<int, nn.Module<Tensor, Tensor>> modelFactory, Options options)
         : this((IHostEnvironment)mlContext, modelFactory, options)
     {
@@ -47,6 +47,7 @@ public sealed class GhostBatchNormTrainer : IEstimator<GhostBatchNormClassificat
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(modelFactory);
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         _environment = environment;
         _modelFactory = modelFactory;
         _options = options;
@@ -56,14 +57,14 @@ public sealed class GhostBatchNormTrainer : IEstimator<GhostBatchNormClassificat
     /// <exception cref="ArgumentException">An option is out of range, or a column is missing or has the wrong type.</exception>
     /// <exception cref="InvalidDataException">The data cannot be used (empty, one class, a vector of the wrong size).</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN.</exception>
-    /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled.</exception>
+    /// <exception cref="OperationCanceledException">The options' cancellation token or the MLContext was cancelled.</exception>
     public GhostBatchNormClassificationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
         var format = new FloatVectorFormat(SampleShape(input.Schema));
-        return ClassifierTraining.Fit(_environment, nameof(GhostBatchNormTrainer), _options, input, format,
-            ModelManifest.CustomArchitecture, (_, classes) => _modelFactory(classes), standardizeInput: false);
+        return new GhostBatchNormClassificationTransformer(ClassifierTraining.Fit(_environment, nameof(GhostBatchNormTrainer), _options, input,
+            format, TrainedClassifier.CustomArchitecture, (_, classes) => _modelFactory(classes), standardizeInput: false));
     }
 
     /// <summary>The input columns plus Score and PredictedLabel.</summary>

@@ -92,15 +92,20 @@ public abstract class GhostBatchNormTrainingOptions
 
     /// <summary>
     /// On Linux with glibc, keep freed native memory in the process while training (<c>mallopt</c>) instead of
-    /// returning each large tensor to the operating system and page-faulting it back on the next step. Default true;
-    /// the setting is process-wide and stays after training.
+    /// returning each large tensor to the operating system and page-faulting it back on the next step. Default true.
+    /// The setting is process-wide while any Fit runs; when the last running Fit returns, glibc's settings are put
+    /// back and the kept memory is returned to the system.
     /// </summary>
     public bool TuneNativeAllocator = true;
 
-    /// <summary>Cancels training; checked before every batch. Fit then throws <see cref="OperationCanceledException"/>.</summary>
+    /// <summary>
+    /// Cancels training; checked before every batch. Fit then throws <see cref="OperationCanceledException"/>, as it
+    /// does when the MLContext's execution is cancelled (<c>MLContext.CancelExecution</c>).
+    /// </summary>
     public CancellationToken CancellationToken;
 
-    /// <summary>Throws when a setting is out of range, naming it.</summary>
+    /// <summary>Throws when a setting is out of range, naming it; the estimators call it when constructed and in Fit.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range; <see cref="ArgumentException.ParamName"/> is its name.</exception>
     internal virtual void Validate()
     {
         CheckColumnName(LabelColumnName, nameof(LabelColumnName));
@@ -121,7 +126,7 @@ public abstract class GhostBatchNormTrainingOptions
             throw new ArgumentException($"Nesterov momentum needs {nameof(Momentum)} > 0.", nameof(Nesterov));
         }
 
-        Training.TorchDevice.Parse(Device);
+        Hosting.TorchDevice.Parse(Device, nameof(Device));
     }
 
     private protected static void CheckAtLeast(int value, int minimum, string name)
@@ -132,11 +137,19 @@ public abstract class GhostBatchNormTrainingOptions
         }
     }
 
+    private protected static void CheckRange(int value, int minimum, int maximum, string name)
+    {
+        if (value < minimum || value > maximum)
+        {
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be from {minimum} to {maximum}.");
+        }
+    }
+
     private static void CheckColumnName(string? name, string option)
     {
         if (string.IsNullOrWhiteSpace(name))
         {
-            throw new ArgumentException($"{option} must name a column.", option);
+            throw new ArgumentException($"{option} must name a column; it is {(name is null ? "null" : $"\"{name}\"")}.", option);
         }
     }
 

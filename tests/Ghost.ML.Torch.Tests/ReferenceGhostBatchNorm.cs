@@ -5,21 +5,21 @@ using F = TorchSharp.torch.nn.functional;
 namespace Ghost.ML.Torch.Tests;
 
 /// <summary>
-/// The reference semantics written the slow, obvious way: split the batch into ghost batches and run one native
-/// batch_norm per ghost batch, updating the running statistics sequentially with momentum m/n.
+/// The reference semantics written the slow, obvious way, after Composer's GhostBatchNorm: cut the batch with
+/// <c>torch.chunk(x, ceil(N / G))</c> and run one native batch_norm per chunk, updating the running statistics
+/// sequentially with momentum m/n (n = number of chunks).
 /// </summary>
 internal static class ReferenceGhostBatchNorm
 {
-    /// <summary>Ghost batch sizes by the documented policy: G at a time, a one-value tail merged into its predecessor.</summary>
+    /// <summary>
+    /// Ghost batch sizes: the sizes of <c>torch.chunk</c>'s chunks, except that G = 1 on one-value rows acts as 2 and a
+    /// one-value last chunk joins the one before it (Ghost.ML's documented differences from Composer).
+    /// </summary>
     public static List<long> GhostSizes(long batchSize, int ghostBatchSize, long valuesPerSample)
     {
         var size = valuesPerSample == 1 && ghostBatchSize == 1 ? 2 : ghostBatchSize;
-        var sizes = new List<long>();
-        for (long start = 0; start < batchSize; start += size)
-        {
-            sizes.Add(Math.Min(size, batchSize - start));
-        }
-
+        var chunks = (batchSize + size - 1) / size;
+        var sizes = arange(batchSize).chunk(chunks).Select(chunk => chunk.shape[0]).ToList();
         if (sizes.Count > 1 && sizes[^1] * valuesPerSample == 1)
         {
             sizes[^2] += sizes[^1];
@@ -41,13 +41,8 @@ internal static class ReferenceGhostBatchNorm
         {
             var chunk = input.narrow(0, start, size);
             start += size;
-            double factor;
-            if (numBatchesTracked is not null)
-            {
-                numBatchesTracked.add_(1);
-            }
-
-            factor = momentum is null
+            numBatchesTracked?.add_(1);
+            var factor = momentum is null
                 ? 1.0 / numBatchesTracked!.to_type(ScalarType.Float64).item<double>()
                 : momentum.Value / sizes.Count;
             outputs.Add(F.batch_norm(chunk, runningMean, runningVar, weight, bias, training: true, momentum: factor, eps: eps));

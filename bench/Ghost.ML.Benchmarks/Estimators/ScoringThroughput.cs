@@ -1,5 +1,5 @@
 using Ghost.ML.Benchmarks.Measurement;
-using Ghost.ML.Scoring;
+using Ghost.ML.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
@@ -42,7 +42,7 @@ internal static class ScoringThroughput
         var rowCount = Math.Min(rowByRowImages, images.Count);
         var rowByRow = transformer.Transform(mlContext.Data.TakeRows(data, rowCount));
 
-        var network = transformer.ScoringModel;
+        var network = transformer.Classifier;
         using var pixels = tensor(images.Pixels, [images.Count, 1, images.Height, images.Width]);
         var batches = Decode(network, pixels, BatchSize);
         var singles = Decode(network, pixels.narrow(0, 0, rowCount), 1);
@@ -60,7 +60,7 @@ internal static class ScoringThroughput
     }
 
     /// <summary>The images as network input (decoded, standardised), in batches of <paramref name="batchSize"/>.</summary>
-    private static List<Tensor> Decode(ScoringModel network, Tensor pixels, int batchSize)
+    private static List<Tensor> Decode(TrainedClassifier network, Tensor pixels, int batchSize)
     {
         var count = (int)pixels.shape[0];
         return Enumerable.Range(0, (count + batchSize - 1) / batchSize)
@@ -80,13 +80,13 @@ internal static class ScoringThroughput
         }
     }
 
-    private static void Forward(ScoringModel network, IEnumerable<Tensor> batches)
+    private static void Forward(TrainedClassifier network, IEnumerable<Tensor> batches)
     {
         using var inference = inference_mode();
         foreach (var batch in batches)
         {
             using var scope = NewDisposeScope();
-            network.Model.call(batch).softmax(1);
+            network.Network.call(batch).softmax(1);
         }
     }
 }

@@ -13,8 +13,7 @@ namespace Ghost.ML.Torch;
 /// (BatchNorm's CPU kernel reads the whole input twice for its moments and once more to normalise). The backward
 /// likewise reads the gradient and the input once per item for Σg, Σg·(x − mean) and the input gradient. Per-pair
 /// coefficients are worked out inside the loops, so no full-size temporary is allocated. Other devices and element
-/// types take the torch-operation path in <see cref="GhostMoments"/> and <see cref="GhostNormalization"/>, which
-/// computes the same formulas.
+/// types take <see cref="GhostPortableKernels"/>, which computes the same formulas.
 /// </summary>
 /// <remarks>
 /// The loops, and the cut into (ghost batch, block of channels) work items of about <see cref="ValuesPerWorkItem"/>
@@ -36,18 +35,17 @@ internal static unsafe class GhostCpuKernels
     private const int WeightGradient = 0;
     private const int BiasGradient = 1;
 
-    /// <summary>
-    /// Whether float CPU tensors take these kernels (the default); tests and benchmarks switch it off to run the
-    /// torch-operation path that other devices take.
-    /// </summary>
-    public static bool Enabled { get; set; } = true;
-
     /// <summary>Whether the kernels handle <paramref name="rows"/>: a float32 or float64 CPU tensor under 2 GiB.</summary>
     public static bool CanRun(Tensor rows) =>
-        Enabled
-        && rows.device_type == DeviceType.CPU
+        rows.device_type == DeviceType.CPU
         && rows.dtype is ScalarType.Float32 or ScalarType.Float64
         && rows.numel() * rows.element_size() <= int.MaxValue;
+
+    /// <summary>
+    /// The largest mean² / variance at which the variance is taken as E[x²] − E[x]² around the shift (one pass); beyond
+    /// it rounding would cost more than about 1e-4 of the variance, and the pair is summed again around its mean.
+    /// </summary>
+    private static double OnePassLimit(ScalarType type) => 1e-4 / (16 * (type == ScalarType.Float64 ? 2.2e-16 : 1.2e-7));
 
     /// <summary>
     /// The training forward: per (ghost batch, channel) pair the mean and biased variance of the input, and
@@ -91,7 +89,7 @@ internal static unsafe class GhostCpuKernels
         var loops = new GhostCpuLoops(rows, layout, ValuesPerWorkItem);
         var channels = (Data(weight), Data(bias));
         var pairs = (Data(mean), Data(invstd));
-        var limit = GhostMoments.OnePassLimit(rows.dtype);
+        var limit = OnePassLimit(rows.dtype);
         var weightedSums = runningWeights is null ? ((Tensor, Tensor)?)null : (weightedMeans!, weightedVariances!);
         if (rows.dtype == ScalarType.Float32)
         {
@@ -304,12 +302,10 @@ internal static unsafe class GhostCpuKernels
             throw new ArgumentException($"Expected rows of shape [N, C, S]; got [{string.Join(", ", rows.shape)}].", nameof(rows));
         }
 
-        var last = layout.Count - 1;
-        if (layout.Start(last) + layout.Size(last) != rows.shape[0])
+        if (layout.BatchSize != rows.shape[0])
         {
             throw new ArgumentException(
-                $"The ghost batch layout covers {layout.Start(last) + layout.Size(last)} samples; the rows hold {rows.shape[0]}.",
-                nameof(layout));
+                $"The ghost batch layout covers {layout.BatchSize} samples; the rows hold {rows.shape[0]}.", nameof(layout));
         }
     }
 

@@ -149,8 +149,7 @@ internal readonly unsafe struct GhostCpuLoops(Tensor rows, GhostBatchLayout layo
             }
         }
 
-        var lastGhost = layout.Count - 1;
-        Run(slots, (layout.Start(lastGhost) + layout.Size(lastGhost)) * channels * valuesPerRow, RunSlot);
+        Run(slots, layout.BatchSize * channels * valuesPerRow, RunSlot);
     }
 
     /// <summary>Channels per work item, channel blocks per ghost batch and work items in all.</summary>

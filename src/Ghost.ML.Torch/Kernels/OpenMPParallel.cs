@@ -15,21 +15,38 @@ namespace Ghost.ML.Torch;
 /// </remarks>
 internal static unsafe class OpenMPParallel
 {
-    private static readonly delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void> GompParallel =
-        FindGompParallel();
+    private static nint _gompParallel;
+    private static volatile bool _searched;
 
-    /// <summary>Whether libtorch's libgomp was found in this process.</summary>
-    public static bool IsAvailable => GompParallel != null;
+    /// <summary>
+    /// Whether loops go to .NET's thread pool even where libgomp is found, as they do on Windows and macOS; for tests
+    /// of that path.
+    /// </summary>
+    internal static bool ForceThreadPool { get; set; }
+
+    /// <summary>Whether loops run on libtorch's libgomp threads: it was found and <see cref="ForceThreadPool"/> is off.</summary>
+    /// <remarks>
+    /// The search runs on first use once libtorch is loaded; asked earlier, the answer is false and the search is
+    /// repeated next time rather than remembered.
+    /// </remarks>
+    public static bool IsAvailable => !ForceThreadPool && GompParallel() != 0;
 
     /// <summary>Runs <paramref name="body"/>(i) for every i below <paramref name="count"/> on up to <paramref name="threads"/> OpenMP threads.</summary>
     /// <remarks>Items are handed out one at a time from a shared counter, so uneven items balance out.</remarks>
+    /// <exception cref="InvalidOperationException">libgomp was not found (see <see cref="IsAvailable"/>).</exception>
     public static void For(int count, int threads, Action<int> body)
     {
+        var gompParallel = (delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void>)GompParallel();
+        if (gompParallel == null)
+        {
+            throw new InvalidOperationException("libtorch's libgomp is not loaded in this process.");
+        }
+
         var loop = new Loop(count, body);
         var handle = GCHandle.Alloc(loop);
         try
         {
-            GompParallel(&RunWorker, (void*)GCHandle.ToIntPtr(handle), (uint)threads, 0);
+            gompParallel(&RunWorker, (void*)GCHandle.ToIntPtr(handle), (uint)threads, 0);
         }
         finally
         {
@@ -41,6 +58,13 @@ internal static unsafe class OpenMPParallel
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
         }
     }
+
+    /// <summary>
+    /// The mapped file that is libtorch's CPU library (<c>libtorch_cpu.so</c>), or null before libtorch is loaded.
+    /// </summary>
+    /// <param name="mappedFiles">Paths of the files mapped into the process.</param>
+    internal static string? LibtorchCpu(IEnumerable<string> mappedFiles) =>
+        mappedFiles.FirstOrDefault(file => Path.GetFileName(file).StartsWith("libtorch_cpu.", StringComparison.Ordinal));
 
     [UnmanagedCallersOnly]
     private static void RunWorker(void* data)
@@ -61,33 +85,47 @@ internal static unsafe class OpenMPParallel
         }
     }
 
-    /// <summary>libgomp's <c>GOMP_parallel</c>, if a libgomp is loaded into this process (Linux only).</summary>
-    private static delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void> FindGompParallel()
+    /// <summary>libgomp's <c>GOMP_parallel</c> as libtorch resolves it, or zero (not on Linux, or libtorch not loaded yet).</summary>
+    internal static nint GompParallel()
     {
-        if (!OperatingSystem.IsLinux())
+        if (_searched)
         {
-            return null;
+            return _gompParallel;
         }
 
-        // libtorch ships its own libgomp under a hashed name; the copy already mapped is the one its threads run in.
-        string? path;
+        if (!OperatingSystem.IsLinux())
+        {
+            _searched = true;
+            return 0;
+        }
+
+        string? libtorch;
         try
         {
-            path = File.ReadLines("/proc/self/maps")
-                .Select(line => line[(line.IndexOf('/') is var slash and >= 0 ? slash : line.Length)..])
-                .FirstOrDefault(file => Path.GetFileName(file).StartsWith("libgomp", StringComparison.Ordinal));
+            libtorch = LibtorchCpu(File.ReadLines("/proc/self/maps")
+                .Select(line => line[(line.IndexOf('/') is var slash and >= 0 ? slash : line.Length)..]));
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            // Without /proc (some sandboxes) the loops simply stay on .NET's thread pool.
-            path = null;
+            // Without /proc (some sandboxes) the loops stay on .NET's thread pool.
+            _searched = true;
+            return 0;
         }
 
-        return path is not null
-            && NativeLibrary.TryLoad(path, out var library)
+        if (libtorch is null)
+        {
+            // Not loaded yet: not an answer to remember.
+            return 0;
+        }
+
+        // dlsym through libtorch's own handle searches libtorch and its dependencies, so the libgomp found is the one
+        // libtorch is linked against (it ships its own under a hashed name), never another library's copy.
+        _gompParallel = NativeLibrary.TryLoad(libtorch, out var library)
             && NativeLibrary.TryGetExport(library, "GOMP_parallel", out var export)
-            ? (delegate* unmanaged<delegate* unmanaged<void*, void>, void*, uint, uint, void>)export
-            : null;
+                ? export
+                : 0;
+        _searched = true;
+        return _gompParallel;
     }
 
     private sealed class Loop(int count, Action<int> body)

@@ -7,7 +7,7 @@ namespace Ghost.ML.Torch;
 
 /// <summary>
 /// Ghost Batch Normalization (Hoffer, Hubara &amp; Soudry, 2017): in training, the batch is split into contiguous
-/// ghost batches of <see cref="GhostBatchSize"/> samples and each is normalized with its own mean and variance;
+/// ghost batches of about <see cref="GhostBatchSize"/> samples and each is normalized with its own mean and variance;
 /// in evaluation the layer is plain BatchNorm with the running statistics.
 /// </summary>
 /// <remarks>
@@ -18,26 +18,32 @@ namespace Ghost.ML.Torch;
 /// existing model.
 /// </para>
 /// <para>
-/// Running statistics follow MosaicML Composer's GhostBatchNorm: the result is that of updating them once per ghost
-/// batch, in batch order, with momentum <c>momentum / n</c> (n = number of ghost batches) and that ghost batch's
-/// unbiased variance; <c>num_batches_tracked</c> grows by n. With <c>momentum = null</c> they are the cumulative
-/// average over every ghost batch seen. The n updates are applied in closed form, without a loop.
+/// The split is MosaicML Composer's: a batch of N samples is cut as <c>torch.chunk(x, k)</c> with
+/// <c>k = ceil(N / G)</c>, i.e. k ghost batches of <c>ceil(N / k)</c> samples, the last one shorter (N = 70, G = 32:
+/// 24, 24, 22). Where G divides N every ghost batch holds G samples.
+/// Running statistics follow Composer too: the result is that of updating them once per ghost batch, in batch order,
+/// with momentum <c>momentum / k</c> and that ghost batch's unbiased variance; <c>num_batches_tracked</c> grows by
+/// k. With <c>momentum = null</c> they are the cumulative average over every ghost batch seen. The k updates are
+/// applied in closed form, without a loop, and without reading anything back to the host.
+/// </para>
+/// <para>
+/// Where Ghost.ML differs from Composer on purpose: a last ghost batch with a single value per channel (one sample of
+/// <c>[N, C]</c> input) is merged into the one before it, and a ghost batch size of 1 on such input acts as 2, so a
+/// ghost batch never has an undefined variance (Composer fails there); k then counts the ghost batches after the
+/// merge. A training batch of at most <see cref="GhostBatchSize"/> samples, and evaluation at any batch size, are
+/// plain BatchNorm (Composer raises an error for N &lt; G, even in evaluation).
 /// </para>
 /// <para>
 /// Training costs about what BatchNorm costs, or less: on the CPU vectorised managed kernels normalise each ghost
 /// batch (a block of its channels at a time) right after computing its moments, while it is still in cache, so the
-/// forward reads the input from memory once, and a hand-written backward reads the input and the gradient once;
-/// other devices use torch operations over a <c>[ghost batches, G, C, …]</c> view. There is no per-ghost-batch loop of
-/// native calls.
+/// forward reads the input from memory once, and a hand-written backward reads the input and the gradient once.
+/// CUDA, half precision and CPU tensors over 2 GiB take torch operations over views of the batch (the portable path;
+/// the environment variable <c>GHOSTML_PORTABLE_KERNELS=1</c> forces it on the CPU too, to compare the two). There is
+/// no per-ghost-batch loop of native calls, and a training step makes no host synchronisation.
 /// The tensors saved for the backward are freed when it has run (see <see cref="KeepSavedTensorsAfterBackward"/>).
+/// Gradients of gradients (<c>create_graph: true</c>) are exact.
 /// </para>
-/// <para>
-/// Tail policy: ghost batches hold exactly <see cref="GhostBatchSize"/> samples except the last, which holds the
-/// remainder. A ghost batch that would have a single value per channel (a one-sample tail on <c>[N, C]</c> input)
-/// is merged into the one before it, and a ghost batch size of 1 on such input acts as 2: a ghost batch never has an
-/// undefined variance. A batch no larger than <see cref="GhostBatchSize"/> is normalized exactly as BatchNorm would.
-/// </para>
-/// <para>Half-precision input (float16, bfloat16) is normalized with moments computed in float32.</para>
+/// <para>Half-precision input (float16, bfloat16) is saved as it is and normalized with moments computed in float32.</para>
 /// </remarks>
 public abstract class GhostBatchNorm : BatchNorm
 {
@@ -84,7 +90,8 @@ public abstract class GhostBatchNorm : BatchNorm
     /// at BatchNorm's level; the price is that a graph through the layer can be backpropagated only once. Set this to
     /// true before calling <c>backward(retain_graph: true)</c> and backpropagating the same graph again: a second
     /// backward through released tensors ends the process with an <see cref="InvalidOperationException"/>, because
-    /// TorchSharp cannot pass exceptions out of a custom backward.
+    /// TorchSharp cannot pass exceptions out of a custom backward. A backward with <c>create_graph: true</c> keeps them
+    /// regardless, because the backward of the gradient it builds may run through the layer again.
     /// </remarks>
     public bool KeepSavedTensorsAfterBackward { get; set; }
 
@@ -138,62 +145,56 @@ public abstract class GhostBatchNorm : BatchNorm
 
     private Tensor GhostForward(Tensor input, GhostBatchLayout layout, long valuesPerSample)
     {
-        var computeType = input.dtype is ScalarType.Float16 or ScalarType.BFloat16 ? ScalarType.Float32 : input.dtype;
-        var rows = To(input, computeType).reshape(input.shape[0], num_features, valuesPerSample);
-        var update = RunningStatisticsUpdate(layout, valuesPerSample);
-        var output = GhostNormalization.apply(rows, To(weight, computeType)!, To(bias, computeType)!, layout, eps,
-            KeepSavedTensorsAfterBackward, update?.Terms!);
-        if (update is { } applied)
+        // reshape, not view: a permuted input is read through its strides (or copied once where it must be).
+        var rows = input.reshape(input.shape[0], num_features, valuesPerSample);
+        var runningStatistics = track_running_stats && running_mean is not null && running_var is not null
+            ? RunningStatisticsTermsOf(layout, valuesPerSample)
+            : null;
+        var output = GhostNormalization.apply(rows, weight!, bias!, layout, eps, KeepSavedTensorsAfterBackward,
+            runningStatistics!);
+        if (runningStatistics is not null)
         {
-            using var noGrad = no_grad();
-            running_mean!.mul_(applied.Decay).add_(To(applied.Terms.WeightedMeans!, running_mean.dtype));
-            running_var!.mul_(applied.Decay).add_(To(applied.Terms.WeightedVariances!, running_var.dtype));
-            num_batches_tracked?.add_(layout.Count);
+            UpdateRunningStatistics(runningStatistics, layout.Count);
         }
 
-        return To(output.view(input.shape), input.dtype);
+        return output.reshape(input.shape);
     }
 
     /// <summary>
-    /// The n sequential BatchNorm updates with momentum m/n (or the cumulative average when momentum is null) in
-    /// closed form, r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n: the decay of the old values and the weight of
-    /// each ghost batch's statistics; null when the layer keeps no running statistics.
+    /// The n sequential BatchNorm updates, one per ghost batch, in closed form. With momentum m each uses m/n, so
+    /// r ← (1 − a)ⁿ r + Σⱼ a (1 − a)ⁿ⁻¹⁻ʲ xⱼ with a = m/n; with momentum null they are the cumulative average,
+    /// r ← s/(s + n) r + Σⱼ xⱼ/(s + n) with s = num_batches_tracked.
     /// </summary>
-    private (double Decay, GhostNormalization.RunningStatisticsTerms Terms)? RunningStatisticsUpdate(
-        GhostBatchLayout layout, long valuesPerSample)
-    {
-        if (!track_running_stats || running_mean is null || running_var is null)
-        {
-            return null;
-        }
+    private RunningStatisticsTerms RunningStatisticsTermsOf(GhostBatchLayout layout, long valuesPerSample) =>
+        momentum is { } value
+            ? new RunningStatisticsTerms(value / layout.Count, 1 - value / layout.Count, valuesPerSample)
+            : new RunningStatisticsTerms(1, 1, valuesPerSample);
 
-        var count = layout.Count;
-        double decay;
-        double[] meanWeights;
-        if (momentum is null)
+    /// <summary>Applies the terms a forward over <paramref name="count"/> ghost batches reported.</summary>
+    private void UpdateRunningStatistics(RunningStatisticsTerms terms, int count)
+    {
+        using var noGrad = no_grad();
+        var weightedMeans = To(terms.WeightedMeans!, running_mean!.dtype);
+        var weightedVariances = To(terms.WeightedVariances!, running_var!.dtype);
+        if (momentum is { } value)
         {
-            var seen = num_batches_tracked is null ? 0.0 : num_batches_tracked.to_type(ScalarType.Float64).item<double>();
-            decay = seen / (seen + count);
-            meanWeights = Enumerable.Repeat(1.0 / (seen + count), count).ToArray();
+            var decay = Math.Pow(1 - value / count, count);
+            running_mean.mul_(decay).add_(weightedMeans);
+            running_var.mul_(decay).add_(weightedVariances);
         }
         else
         {
-            var perUpdate = momentum.Value / count;
-            decay = Math.Pow(1 - perUpdate, count);
-            meanWeights = Enumerable.Range(0, count)
-                .Select(j => perUpdate * Math.Pow(1 - perUpdate, count - 1 - j))
-                .ToArray();
+            // Kept on the device: reading num_batches_tracked on the host would wait for the device every step.
+            var seen = num_batches_tracked is null
+                ? zeros(1, running_mean.dtype, running_mean.device)
+                : num_batches_tracked.to_type(running_mean.dtype);
+            var total = seen + count;
+            running_mean.mul_(seen / total).add_(weightedMeans / total);
+            running_var.mul_(seen / total).add_(weightedVariances / total);
         }
 
-        // Each ghost batch contributes its unbiased variance, as one BatchNorm call per ghost batch would.
-        var varianceWeights = meanWeights
-            .Select((weight, j) => weight * BesselFactor(layout.Size(j) * valuesPerSample))
-            .ToArray();
-        return (decay, new GhostNormalization.RunningStatisticsTerms(meanWeights, varianceWeights));
+        num_batches_tracked?.add_(count);
     }
-
-    /// <summary>n / (n − 1): turns the biased variance of n values into the unbiased one.</summary>
-    private static double BesselFactor(long values) => values / (values - 1.0);
 
     /// <summary><paramref name="tensor"/> in element type <paramref name="type"/>, without a new tensor when it already is.</summary>
     [return: NotNullIfNotNull(nameof(tensor))]

@@ -14,7 +14,7 @@ namespace Ghost.ML.Torch.Models;
 /// <c>downsample.0</c>, <c>downsample.1</c>). The BatchNorm layers are held as <c>Module&lt;Tensor, Tensor&gt;</c> so
 /// that <see cref="GhostBatchNormSurgery.ApplyGhostBatchNorm"/> can replace them.
 /// </remarks>
-public sealed class BasicBlock : nn.Module<Tensor, Tensor>
+public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly nn.Module<Tensor, Tensor> conv1;
     private readonly nn.Module<Tensor, Tensor> bn1;
@@ -65,4 +65,11 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         // left alone, as a replacement layer's backward may need it.
         return (residual + shortcut).relu_();
     }
+
+    /// <inheritdoc/>
+    string IOnnxExportable.AddToOnnxGraph(OnnxGraphBuilder graph, string input) => graph.Residual(input, x =>
+    {
+        var residual = graph.Relu(graph.Chain(x, [("conv1", conv1), ("bn1", bn1)]));
+        return graph.Chain(residual, [("conv2", conv2), ("bn2", bn2)]);
+    }, downsample);
 }

@@ -15,7 +15,7 @@ namespace Ghost.ML.Torch.Models;
 /// <c>downsample.1</c>). The BatchNorm layers are held as <c>Module&lt;Tensor, Tensor&gt;</c> so that
 /// <see cref="GhostBatchNormSurgery.ApplyGhostBatchNorm"/> can replace them.
 /// </remarks>
-public sealed class Bottleneck : nn.Module<Tensor, Tensor>
+public sealed class Bottleneck : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     /// <summary>The ratio of the block's output channels to its bottleneck width.</summary>
     public const int Expansion = 4;
@@ -75,4 +75,12 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         // As in BasicBlock: only the fresh sum is overwritten, never a normalization output.
         return (residual + shortcut).relu_();
     }
+
+    /// <inheritdoc/>
+    string IOnnxExportable.AddToOnnxGraph(OnnxGraphBuilder graph, string input) => graph.Residual(input, x =>
+    {
+        var residual = graph.Relu(graph.Chain(x, [("conv1", conv1), ("bn1", bn1)]));
+        residual = graph.Relu(graph.Chain(residual, [("conv2", conv2), ("bn2", bn2)]));
+        return graph.Chain(residual, [("conv3", conv3), ("bn3", bn3)]);
+    }, downsample);
 }

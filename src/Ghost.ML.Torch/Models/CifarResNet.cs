@@ -23,7 +23,7 @@ namespace Ghost.ML.Torch.Models;
 /// the CPU, so <c>torch.manual_seed</c> makes them reproducible on every device.
 /// </para>
 /// </remarks>
-public sealed class CifarResNet : nn.Module<Tensor, Tensor>
+public sealed class CifarResNet : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly nn.Module<Tensor, Tensor> conv1;
     private readonly nn.Module<Tensor, Tensor> bn1;
@@ -96,5 +96,12 @@ public sealed class CifarResNet : nn.Module<Tensor, Tensor>
         }
 
         return stage;
+    }
+
+    /// <inheritdoc/>
+    string IOnnxExportable.AddToOnnxGraph(OnnxGraphBuilder graph, string input)
+    {
+        var x = graph.Relu(graph.Chain(input, [("conv1", conv1), ("bn1", bn1)]));
+        return graph.Chain(x, [("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("avgpool", avgpool), ("flatten", flatten), ("fc", fc)]);
     }
 }

@@ -24,7 +24,7 @@ namespace Ghost.ML.Torch.Models;
 /// for 224×224 images and wants at least 64×64 to keep some spatial detail, but runs on 8×8 and up.
 /// </para>
 /// </remarks>
-public sealed class ImageNetResNet : nn.Module<Tensor, Tensor>
+public sealed class ImageNetResNet : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private const int StemChannels = 64;
 
@@ -117,4 +117,13 @@ public sealed class ImageNetResNet : nn.Module<Tensor, Tensor>
 
         return stage;
     }
+
+    /// <inheritdoc/>
+    string IOnnxExportable.AddToOnnxGraph(OnnxGraphBuilder graph, string input) =>
+        graph.Chain(input,
+        [
+            ("conv1", conv1), ("bn1", bn1), ("relu", relu), ("maxpool", maxpool),
+            ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4),
+            ("avgpool", avgpool), ("flatten", flatten), ("fc", fc),
+        ]);
 }

@@ -9,9 +9,6 @@ internal sealed class ModelManifest
     /// <summary>The format this version writes; it reads this and every older one.</summary>
     public const int CurrentFormatVersion = 1;
 
-    /// <summary>Value of <see cref="Architecture"/> for a network built by a user's factory (GhostBatchNormTrainer).</summary>
-    public const string CustomArchitecture = "custom";
-
     /// <summary>Value of <see cref="FeatureKind"/> for encoded image bytes.</summary>
     public const string EncodedImageFeatures = "encoded-image";
 
@@ -27,7 +24,7 @@ internal sealed class ModelManifest
     /// <summary>TorchSharp version that wrote the weights.</summary>
     public string TorchSharpVersion { get; set; } = string.Empty;
 
-    /// <summary>A <c>ResNetArchitecture</c> name, or <see cref="CustomArchitecture"/>.</summary>
+    /// <summary>A <c>ResNetArchitecture</c> name, or <see cref="Classification.TrainedClassifier.CustomArchitecture"/>.</summary>
     public string Architecture { get; set; } = string.Empty;
 
     /// <summary>Number of classes.</summary>

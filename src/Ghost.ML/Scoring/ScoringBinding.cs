@@ -1,3 +1,4 @@
+using Ghost.ML.Classification;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

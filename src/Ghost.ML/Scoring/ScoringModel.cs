@@ -1,3 +1,4 @@
+using Ghost.ML.Classification;
 using Ghost.ML.Features;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -8,19 +9,19 @@ namespace Ghost.ML.Scoring;
 /// A trained network ready for inference, shared by every cursor and row mapper of a transformer. It is put in
 /// evaluation mode once, here, and never switched back; forward passes run one at a time under inference mode.
 /// </summary>
-internal sealed class ScoringModel : IDisposable
+internal sealed class ScoringModel
 {
-    private readonly nn.Module<Tensor, Tensor> _model;
+    private readonly nn.Module<Tensor, Tensor> _network;
     private readonly Lock _forward = new();
 
-    /// <summary>Takes ownership of <paramref name="model"/>.</summary>
-    public ScoringModel(nn.Module<Tensor, Tensor> model, NetworkInput input, int classCount, Device device)
+    /// <summary>Scores with <paramref name="classifier"/>'s network, which stays owned by the classifier.</summary>
+    public ScoringModel(TrainedClassifier classifier)
     {
-        _model = model;
-        _model.eval();
-        Input = input;
-        ClassCount = classCount;
-        Device = device;
+        _network = classifier.Network;
+        _network.eval();
+        Input = classifier.Input;
+        ClassCount = classifier.Classes.Count;
+        Device = classifier.Device;
     }
 
     /// <summary>How stored samples become network input.</summary>
@@ -32,9 +33,6 @@ internal sealed class ScoringModel : IDisposable
     /// <summary>The device the network is on.</summary>
     public Device Device { get; }
 
-    /// <summary>The network, for saving.</summary>
-    public nn.Module<Tensor, Tensor> Model => _model;
-
     /// <summary>Class probabilities of a batch of stored samples, row-major [n × <see cref="ClassCount"/>].</summary>
     public float[] Score(Tensor samples)
     {
@@ -44,12 +42,9 @@ internal sealed class ScoringModel : IDisposable
         Tensor logits;
         lock (_forward)
         {
-            logits = _model.call(input);
+            logits = _network.call(input);
         }
 
         return logits.softmax(1).to(ScalarType.Float32).cpu().data<float>().ToArray();
     }
-
-    /// <inheritdoc/>
-    public void Dispose() => _model.Dispose();
 }

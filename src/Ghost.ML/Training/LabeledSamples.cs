@@ -1,4 +1,5 @@
 using Ghost.ML.Features;
+using Ghost.ML.Hosting;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
@@ -43,9 +44,9 @@ internal sealed class LabeledSamples : IDisposable
     /// <param name="columns">The feature and label columns.</param>
     /// <param name="format">How the feature column becomes samples.</param>
     /// <param name="role">"training set" or "validation set", for messages.</param>
-    /// <param name="cancellationToken">Checked once per chunk of rows.</param>
+    /// <param name="cancellation">Checked once per chunk of rows.</param>
     /// <exception cref="InvalidDataException">A value cannot be used, or no row has a label.</exception>
-    public static LabeledSamples Read(IDataView data, TrainingColumns columns, FeatureFormat format, string role, CancellationToken cancellationToken)
+    public static LabeledSamples Read(IDataView data, TrainingColumns columns, FeatureFormat format, string role, FitCancellation cancellation)
     {
         var feature = columns.Feature(data.Schema, role);
         var label = columns.Label(data.Schema, role);
@@ -71,7 +72,7 @@ internal sealed class LabeledSamples : IDisposable
                 reader.Add();
                 if (reader.Count == ReadChunk)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    cancellation.ThrowIfCancellationRequested();
                     chunks.Add(reader.Take());
                 }
             }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Ghost.ML.Features;
+using Ghost.ML.Hosting;
 using Ghost.ML.Torch;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -21,16 +22,19 @@ internal sealed class TrainingLoop
     private readonly GhostBatchNormTrainingOptions _options;
     private readonly TrainingColumns _columns;
     private readonly IChannel _channel;
+    private readonly FitCancellation _cancellation;
 
     /// <summary>Creates the loop.</summary>
     /// <param name="options">The settings (already validated).</param>
     /// <param name="columns">The label and feature columns.</param>
     /// <param name="channel">Where progress is logged.</param>
-    public TrainingLoop(GhostBatchNormTrainingOptions options, TrainingColumns columns, IChannel channel)
+    /// <param name="cancellation">Checked before every batch and chunk of rows read.</param>
+    public TrainingLoop(GhostBatchNormTrainingOptions options, TrainingColumns columns, IChannel channel, FitCancellation cancellation)
     {
         _options = options;
         _columns = columns;
         _channel = channel;
+        _cancellation = cancellation;
     }
 
     /// <summary>Trains a network on <paramref name="data"/>.</summary>
@@ -40,20 +44,20 @@ internal sealed class TrainingLoop
     /// <param name="standardizeInput">Whether the input is standardized per channel with the training set's statistics.</param>
     /// <exception cref="InvalidDataException">The data cannot be used (empty, one class, undecodable value).</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
-    /// <exception cref="OperationCanceledException">The cancellation token was cancelled.</exception>
+    /// <exception cref="OperationCanceledException">The cancellation token or the ML.NET context was cancelled.</exception>
     public TrainedNetwork Run(IDataView data, int seed, Func<FeatureFormat, int, nn.Module<Tensor, Tensor>> createModel, bool standardizeInput)
     {
-        var token = _options.CancellationToken;
-        token.ThrowIfCancellationRequested();
+        _cancellation.ThrowIfCancellationRequested();
         int classCount = TrainingColumns.ClassCount(_columns.Label(data.Schema, "training set"));
-        if (_options.TuneNativeAllocator && NativeAllocatorTuning.Apply())
+        using var allocator = _options.TuneNativeAllocator ? NativeAllocatorTuning.Acquire() : null;
+        if (allocator is not null)
         {
-            _channel.Trace(MessageSensitivity.None, "glibc malloc set to keep freed memory in the process (TuneNativeAllocator).");
+            _channel.Trace(MessageSensitivity.None, "glibc malloc set to keep freed memory in the process while training (TuneNativeAllocator).");
         }
 
-        var device = TorchDevice.Resolve(_options.Device);
+        var device = TorchDevice.Resolve(_options.Device, nameof(GhostBatchNormTrainingOptions.Device));
         var clock = Stopwatch.StartNew();
-        using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", token);
+        using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", _cancellation);
         CheckTrainingSet(train, classCount);
         using var validation = _options.ValidationSet is { } validationSet
             ? ReadValidationSet(validationSet, train.Format, classCount)
@@ -70,7 +74,7 @@ internal sealed class TrainingLoop
             ApplySurgery(model);
             model.to(device);
             Optimize(model, input, train, validation, device, seed, clock);
-            return new TrainedNetwork(model, input, classCount, device);
+            return new TrainedNetwork(model, input, device);
         }
         catch
         {
@@ -88,7 +92,7 @@ internal sealed class TrainingLoop
                 $"The validation set's label column '{_columns.LabelColumnName}' has {validationClasses} classes and the training set's has {classCount}: key both with the same fitted MapValueToKey transformer.");
         }
 
-        return LabeledSamples.Read(validationSet, _columns, format, "validation set", _options.CancellationToken);
+        return LabeledSamples.Read(validationSet, _columns, format, "validation set", _cancellation);
     }
 
     private void CheckTrainingSet(LabeledSamples train, int classCount)
@@ -129,7 +133,6 @@ internal sealed class TrainingLoop
     private void Optimize(nn.Module<Tensor, Tensor> model, NetworkInput input, LabeledSamples train, LabeledSamples? validation,
         Device device, int seed, Stopwatch clock)
     {
-        var token = _options.CancellationToken;
         long count = train.Count;
         int batchSize = (int)Math.Min(_options.BatchSize, count);
         // A one-sample tail batch would give BatchNorm a single value per channel on 2-D input: leave it out
@@ -140,7 +143,8 @@ internal sealed class TrainingLoop
             stepsPerEpoch * _options.Epoch, _options.CosineDecay);
         var augmentation = new ImageAugmentation(_options.RandomCropPadding, _options.HorizontalFlip);
         bool augment = augmentation.IsActive && train.Format.IsImageShaped;
-        _options.EarlyStoppingCriteria?.Reset();
+        var criterion = _options.EarlyStoppingCriteria;
+        var earlyStopping = criterion is null ? null : new EarlyStoppingTracker(criterion);
 
         using var optimizer = torch.optim.SGD(model.parameters(), _options.LearningRate, _options.Momentum,
             weight_decay: _options.WeightDecay, nesterov: _options.Nesterov);
@@ -156,7 +160,7 @@ internal sealed class TrainingLoop
             using var order = torch.randperm(count, generator: generator);
             for (long start = 0; start < usable; start += batchSize, step++)
             {
-                token.ThrowIfCancellationRequested();
+                _cancellation.ThrowIfCancellationRequested();
                 using var scope = torch.NewDisposeScope();
                 var indices = order.narrow(0, start, Math.Min(batchSize, usable - start));
                 var images = input.Prepare(train.Samples.index_select(0, indices), device);
@@ -180,10 +184,10 @@ internal sealed class TrainingLoop
                 validationAccuracy, learningRate, usable / Math.Max(seconds, 1e-9), clock.Elapsed);
             Info(metrics.ToString());
             _options.MetricsCallback?.Invoke(metrics);
-            token.ThrowIfCancellationRequested();
-            if (_options.EarlyStoppingCriteria?.ShouldStop(metrics) == true)
+            _cancellation.ThrowIfCancellationRequested();
+            if (earlyStopping?.ShouldStop(metrics) == true)
             {
-                Info($"Early stopping after epoch {epoch}: no improvement in {_options.EarlyStoppingCriteria.Metric} for {_options.EarlyStoppingCriteria.Patience} epochs.");
+                Info($"Early stopping after epoch {epoch}: no improvement in {criterion!.Metric} for {criterion.Patience} epochs.");
                 break;
             }
         }

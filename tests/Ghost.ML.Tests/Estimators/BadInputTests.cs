@@ -70,6 +70,13 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void EmptyTrainingSetKeyedOnItself()
+    {
+        var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, []);
+        AssertFitFails<InvalidDataException>(new GhostBatchNormTrainer(s_mlContext, GhostBatchNormTrainerTests.SmallModel, GhostBatchNormTrainerTests.FastOptions()), data, "empty");
+    }
+
+    [TestMethod]
     public void SingleClass()
     {
         var rows = TestVectors.Rows(4).Where(row => row.Label == "top");
@@ -100,20 +107,52 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     [DataRow(nameof(GhostBatchNormTrainingOptions.GhostBatchSize), -1)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.Epoch), 0)]
     [DataRow(nameof(GhostBatchNormImageClassifier.Options.ImageWidth), 7)]
+    [DataRow(nameof(GhostBatchNormImageClassifier.Options.ImageWidth), 100000)]
     [DataRow(nameof(GhostBatchNormImageClassifier.Options.ImageHeight), 4)]
+    [DataRow(nameof(GhostBatchNormImageClassifier.Options.ImageHeight), 1025)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.ScoringBatchSize), 0)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.RandomCropPadding), -2)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.LearningRate), 0f)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.LearningRate), float.NaN)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.WeightDecay), -1f)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.Device), "tpu")]
-    public void InvalidOption(string option, object value)
+    [DataRow(nameof(GhostBatchNormTrainingOptions.ScoreColumnName), " ")]
+    public void InvalidOptionFailsWhenTheEstimatorIsCreated(string option, object value)
     {
         var options = TestPipelines.FastOptions();
         typeof(GhostBatchNormImageClassifier.Options).GetField(option)!.SetValue(options, value);
-        var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, TestVectors.Rows(2));
-        var error = Assert.Throws<ArgumentException>(() => new GhostBatchNormImageClassifier(s_mlContext, options).Fit(data));
+        var error = Assert.Throws<ArgumentException>(() => new GhostBatchNormImageClassifier(s_mlContext, options));
         Assert.AreEqual(option, error.ParamName);
+        Assert.AreEqual(option, Assert.Throws<ArgumentException>(() => s_mlContext.MulticlassClassification.Trainers.GhostBatchNormImageClassification(options)).ParamName);
+    }
+
+    [TestMethod]
+    public void ImageSizeOutOfRangeNamesTheRange()
+    {
+        var options = TestPipelines.FastOptions();
+        options.ImageWidth = 100000;
+        var error = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new GhostBatchNormImageClassifier(s_mlContext, options));
+        StringAssert.Contains(error.Message, $"from 8 to {GhostBatchNormImageClassifier.Options.MaxImageSize}");
+    }
+
+    [TestMethod]
+    public void NullColumnNameIsNamedAsNull()
+    {
+        var options = GhostBatchNormTrainerTests.FastOptions();
+        options.LabelColumnName = null!;
+        var error = Assert.Throws<ArgumentException>(() => new GhostBatchNormTrainer(s_mlContext, GhostBatchNormTrainerTests.SmallModel, options));
+        Assert.AreEqual(nameof(options.LabelColumnName), error.ParamName);
+        StringAssert.Contains(error.Message, "LabelColumnName must name a column; it is null");
+    }
+
+    [TestMethod]
+    public void OptionChangedAfterConstructionIsCheckedAgainInFit()
+    {
+        var options = GhostBatchNormTrainerTests.FastOptions();
+        var trainer = new GhostBatchNormTrainer(s_mlContext, GhostBatchNormTrainerTests.SmallModel, options);
+        options.BatchSize = 0;
+        var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, TestVectors.Rows(2));
+        Assert.AreEqual(nameof(options.BatchSize), Assert.Throws<ArgumentException>(() => trainer.Fit(data)).ParamName);
     }
 
     [TestMethod]

@@ -37,7 +37,7 @@ public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
 
         using var model = pipeline.Fit(data);
 
-        CollectionAssert.IsSubsetOf(model.Transform(data).GetColumn<string>("PredictedLabel").Distinct().ToList(), new[] { "top", "bottom" });
+        TestPipelines.AssertPredictedLabelsFollowScores<string>(model.Transform(data));
     }
 
     [TestMethod]
@@ -76,7 +76,8 @@ public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
         using var loaded = GhostBatchNormClassificationTransformer.Load(mlContext, stream, SmallModel);
         var predicted = mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(loaded.Transform(data)).Transform(loaded.Transform(data));
 
-        CollectionAssert.IsSubsetOf(predicted.GetColumn<float>("PredictedLabel").Distinct().ToList(), new[] { 2.5f, -1f });
+        TestPipelines.AssertPredictedLabelsFollowScores<float>(predicted);
+        CollectionAssert.AreEquivalent(new[] { 2.5f, -1f }, predicted.GetColumn<float>("PredictedLabel").Distinct().ToList(), "both classes predicted, with their values");
     }
 
     [TestMethod]
@@ -116,6 +117,36 @@ public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void ConcurrentFitsSharingOptionsStopEarlyIndependently()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = KeyedPixels(mlContext, TestVectors.Rows(rowsPerClass: 8));
+        var epochs = new System.Collections.Concurrent.ConcurrentDictionary<int, List<int>>();
+        var options = FastOptions();
+        options.Epoch = 6;
+        options.EarlyStoppingCriteria = new GhostBatchNormEarlyStopping(minDelta: 10, patience: 2, EarlyStoppingMetric.Loss);
+        using var lockstep = new Barrier(2);
+        options.MetricsCallback = metrics =>
+        {
+            epochs.GetOrAdd(Environment.CurrentManagedThreadId, _ => []).Add(metrics.Epoch);
+            lockstep.SignalAndWait(TimeSpan.FromSeconds(20)); // the two Fits alternate epochs (unless one stopped)
+        };
+        var trainer = new GhostBatchNormTrainer(mlContext, SmallModel, options);
+
+        var fits = Enumerable.Range(0, 2).Select(_ => Task.Factory.StartNew(() =>
+        {
+            using var model = trainer.Fit(data);
+        }, TaskCreationOptions.LongRunning)).ToArray();
+        Task.WaitAll(fits);
+
+        Assert.HasCount(2, epochs);
+        foreach (var fit in epochs.Values)
+        {
+            CollectionAssert.AreEqual(new[] { 1, 2, 3 }, fit, "each Fit counts its own epochs without improvement");
+        }
+    }
+
+    [TestMethod]
     public void ImageClassifierAcceptsPixelVectors()
     {
         var mlContext = new MLContext(seed: 1);
@@ -124,10 +155,10 @@ public sealed class GhostBatchNormTrainerTests : SingleThreadedTorchTests
         var pipeline = new GhostBatchNormImageClassifier(mlContext, options).Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
         using var model = pipeline.Fit(data);
-        var predicted = model.Transform(data).GetColumn<string>("PredictedLabel").ToList();
+        var scored = model.Transform(data);
 
-        Assert.HasCount(16, predicted);
-        Assert.IsTrue(predicted.All(label => label is "top" or "bottom"));
+        Assert.HasCount(16, scored.GetColumn<string>("PredictedLabel").ToList());
+        TestPipelines.AssertPredictedLabelsFollowScores<string>(scored);
     }
 
     public sealed class NumericLabelRow

@@ -118,6 +118,26 @@ public sealed class ScoringAndPersistenceTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void LoadPicksTheDeviceByFitsRule()
+    {
+        using var stream = new MemoryStream();
+        s_classifier.Save(stream);
+        stream.Position = 0;
+        var error = Assert.Throws<ArgumentException>(() => GhostBatchNormClassificationTransformer.Load(s_mlContext, stream, device: "tpu"));
+        Assert.AreEqual("device", error.ParamName);
+
+        stream.Position = 0;
+        using var onCpu = GhostBatchNormClassificationTransformer.Load(s_mlContext, stream, device: "cpu");
+        Assert.AreEqual(TorchSharp.DeviceType.CPU, onCpu.Classifier.Device.type);
+        TestPipelines.AssertSameScores(s_scores, TestPipelines.Scores(onCpu.Transform(s_data)), "loaded on the CPU", tolerance: 0);
+        if (!TorchSharp.torch.cuda.is_available())
+        {
+            stream.Position = 0;
+            Assert.ThrowsExactly<InvalidOperationException>(() => GhostBatchNormClassificationTransformer.Load(s_mlContext, stream, device: "cuda"));
+        }
+    }
+
+    [TestMethod]
     public void LoadingSomethingElseThrowsInvalidData()
     {
         using var notAZip = new MemoryStream([1, 2, 3, 4]);

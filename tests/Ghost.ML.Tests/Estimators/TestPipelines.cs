@@ -31,6 +31,25 @@ internal static class TestPipelines
     /// <summary>The Score column of every row.</summary>
     public static float[][] Scores(IDataView scored, string column = "Score") => [.. scored.GetColumn<float[]>(column)];
 
+    /// <summary>
+    /// Asserts that every row's scores are probabilities and that its PredictedLabel, mapped back to a value, is the
+    /// Score slot name (class value) with the highest probability.
+    /// </summary>
+    public static void AssertPredictedLabelsFollowScores<T>(IDataView scored)
+    {
+        VBuffer<ReadOnlyMemory<char>> slotNames = default;
+        scored.Schema["Score"].GetSlotNames(ref slotNames);
+        var classes = slotNames.DenseValues().Select(name => name.ToString()).ToArray();
+        var scores = Scores(scored);
+        var predicted = scored.GetColumn<T>("PredictedLabel").Select(value => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.HasCount(scores.Length, predicted);
+        for (int row = 0; row < scores.Length; row++)
+        {
+            Assert.AreEqual(1, scores[row].Sum(), 1e-4, $"row {row}: probabilities sum to 1");
+            Assert.AreEqual(classes[Array.IndexOf(scores[row], scores[row].Max())], predicted[row], $"row {row}: the class of the highest score");
+        }
+    }
+
     /// <summary>Asserts two score tables are equal to float rounding.</summary>
     public static void AssertSameScores(float[][] expected, float[][] actual, string what, float tolerance = 1e-5f)
     {

@@ -64,6 +64,48 @@ public sealed class MLNetModelFileTests : SingleThreadedTorchTests
         var original = mlContext.MulticlassClassification.Evaluate(s_model.Transform(s_rows));
         Assert.AreEqual(original.MicroAccuracy, metrics.MicroAccuracy);
         Assert.AreEqual(original.LogLoss, metrics.LogLoss);
+        ((IDisposable)loaded).Dispose();
+    }
+
+    [TestMethod]
+    public void TheLoadedChainServesPredictionEngineAndItsOutputSchema()
+    {
+        var mlContext = new MLContext();
+        var loaded = mlContext.Model.Load(new MemoryStream(SavedModel()), out var inputSchema);
+
+        var schema = loaded.GetOutputSchema(inputSchema);
+        Assert.AreEqual(new VectorDataViewType(NumberDataViewType.Single, 2), schema["Score"].Type);
+        Assert.AreEqual(TextDataViewType.Instance, schema["PredictedLabel"].Type);
+        var engine = mlContext.Model.CreatePredictionEngine<ImageRow, Prediction>(loaded, inputSchema);
+        var originalEngine = mlContext.Model.CreatePredictionEngine<ImageRow, Prediction>(s_model, s_rows.Schema);
+        foreach (var row in s_images.Rows)
+        {
+            var prediction = engine.Predict(row);
+            var original = originalEngine.Predict(row);
+            Assert.AreEqual(original.PredictedLabel, prediction.PredictedLabel, row.ImagePath);
+            CollectionAssert.AreEqual(original.Score, prediction.Score, row.ImagePath);
+        }
+
+        ((IDisposable)loaded).Dispose();
+    }
+
+    [TestMethod]
+    public void LoadFollowsMLContextsGpuSettings()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            Assert.Inconclusive("checks the CPU fallback; CUDA is available here");
+        }
+
+        byte[] model = SavedModel();
+        var fallback = new MLContext { GpuDeviceId = 0, FallbackToCpu = true };
+        var loaded = fallback.Model.Load(new MemoryStream(model), out _);
+        TestPipelines.AssertSameScores(s_scores, TestPipelines.Scores(loaded.Transform(s_rows)), "fell back to the CPU", tolerance: 0);
+        ((IDisposable)loaded).Dispose();
+
+        var strict = new MLContext { GpuDeviceId = 0, FallbackToCpu = false };
+        var error = ModelFileAssert.LoadFails<InvalidOperationException>(() => strict.Model.Load(new MemoryStream(model), out _));
+        StringAssert.Contains(error.Message, "MLContext.GpuDeviceId is 0");
     }
 
     [TestMethod]
@@ -92,7 +134,7 @@ public sealed class MLNetModelFileTests : SingleThreadedTorchTests
     {
         var damaged = RewriteEntries(SavedModel(), (name, bytes) => name.EndsWith("GhostML.Classifier.zip", StringComparison.Ordinal) ? bytes[..(bytes.Length / 2)] : bytes);
 
-        var error = LoadFails<InvalidDataException>(damaged);
+        var error = ModelFileAssert.LoadFails<InvalidDataException>(damaged);
         StringAssert.Contains(error.Message, "not a saved Ghost.ML model");
     }
 
@@ -101,7 +143,7 @@ public sealed class MLNetModelFileTests : SingleThreadedTorchTests
     {
         var damaged = RewriteEntries(SavedModel(), (name, bytes) => name.EndsWith("GhostML.Classifier.zip", StringComparison.Ordinal) ? null : bytes);
 
-        var error = LoadFails<InvalidDataException>(damaged);
+        var error = ModelFileAssert.LoadFails<InvalidDataException>(damaged);
         StringAssert.Contains(error.Message, "GhostML.Classifier.zip");
     }
 
@@ -124,7 +166,7 @@ public sealed class MLNetModelFileTests : SingleThreadedTorchTests
         });
 
         Assert.AreEqual(1, patched, "the classifier's entry");
-        var error = LoadFails<NotSupportedException>(newer);
+        var error = ModelFileAssert.LoadFails<NotSupportedException>(newer);
         StringAssert.Contains(error.Message, "newer Ghost.ML");
     }
 
@@ -137,22 +179,6 @@ public sealed class MLNetModelFileTests : SingleThreadedTorchTests
 
         Assert.AreEqual(runtime, reference, "the reference copy was generated from the Microsoft.ML.Core loaded here");
         StringAssert.StartsWith(reference, "6.0.0+", "the ML.NET version the model-file support was written and tested for");
-    }
-
-    /// <summary>
-    /// The exception Model.Load fails with. ML.NET calls every loader through reflection, so a loader's exception
-    /// reaches the caller inside TargetInvocationExceptions (one per nesting level), as it does for ML.NET's own.
-    /// </summary>
-    private static TException LoadFails<TException>(byte[] model)
-        where TException : Exception
-    {
-        var thrown = Assert.Throws<Exception>(() => new MLContext().Model.Load(new MemoryStream(model), out _));
-        while (thrown is TargetInvocationException { InnerException: { } inner })
-        {
-            thrown = inner;
-        }
-
-        return Assert.IsInstanceOfType<TException>(thrown);
     }
 
     [TestMethod]
@@ -197,6 +223,13 @@ public sealed class MLNetModelFileTests : SingleThreadedTorchTests
         }
 
         return output.ToArray();
+    }
+
+    public sealed class Prediction
+    {
+        public string PredictedLabel { get; set; } = string.Empty;
+
+        public float[] Score { get; set; } = [];
     }
 
     /// <summary>Runs tests/Tools/ModelFileProbe (built into this project's output) and returns its output lines.</summary>

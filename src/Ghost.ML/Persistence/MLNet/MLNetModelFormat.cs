@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Ghost.ML;
+using Ghost.ML.Hosting;
 using Ghost.ML.Persistence.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Runtime;
@@ -73,17 +74,21 @@ internal static class MLNetModelFormat
         AtBoundary("mlContext.Model.Save", () => WriteEntry(ctx, payload));
     }
 
-    /// <summary>The loader ML.NET calls (through <see cref="LoadableClassAttribute"/>) for each entry it finds.</summary>
+    /// <summary>
+    /// The loader ML.NET calls (through <see cref="LoadableClassAttribute"/>) for each entry it finds. The model goes
+    /// where ML.NET's own GPU-capable components go: the CPU, or CUDA when <c>MLContext.GpuDeviceId</c> is set.
+    /// </summary>
     /// <exception cref="NotSupportedException">The entry is from a newer Ghost.ML, or the Microsoft.ML loaded here no longer has the members this uses.</exception>
     /// <exception cref="InvalidDataException">The entry is damaged.</exception>
+    /// <exception cref="InvalidOperationException">A custom network's factory is not registered, or a GPU was asked for without CUDA and FallbackToCpu.</exception>
     private static GhostBatchNormClassificationTransformer Create(IHostEnvironment env, ModelLoadContext ctx)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(ctx);
-        var (payload, gpuDeviceId) = AtBoundary("mlContext.Model.Load", () => ReadEntry(env, ctx));
+        var (payload, gpuDeviceId, fallbackToCpu) = AtBoundary("mlContext.Model.Load", () => ReadEntry(env, ctx));
         using (payload)
         {
-            return GhostBatchNormClassificationTransformer.LoadFromModelFile(payload, gpuDeviceId);
+            return GhostBatchNormClassificationTransformer.LoadFromModelFile(payload, TorchDevice.ForMLContext(gpuDeviceId, fallbackToCpu));
         }
     }
 
@@ -96,7 +101,7 @@ internal static class MLNetModelFormat
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static (MemoryStream Payload, int? GpuDeviceId) ReadEntry(IHostEnvironment env, ModelLoadContext ctx)
+    private static (MemoryStream Payload, int? GpuDeviceId, bool FallbackToCpu) ReadEntry(IHostEnvironment env, ModelLoadContext ctx)
     {
         var version = GetVersionInfo();
         var header = ctx.Header;
@@ -115,7 +120,8 @@ internal static class MLNetModelFormat
         }
 
         payload.Position = 0;
-        return (payload, (env as IHostEnvironmentInternal)?.GpuDeviceId);
+        var settings = env as IHostEnvironmentInternal;
+        return (payload, settings?.GpuDeviceId, settings?.FallbackToCpu ?? false);
     }
 
     private static VersionInfo GetVersionInfo() => new(

@@ -1,7 +1,7 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Ghost.ML.Scoring;
+namespace Ghost.ML.Classification;
 
 /// <summary>The two columns a classifier adds: Score (class probabilities) and PredictedLabel (a key with the label's values).</summary>
 internal sealed class OutputColumns

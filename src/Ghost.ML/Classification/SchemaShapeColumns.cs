@@ -2,7 +2,7 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Ghost.ML.Scoring;
+namespace Ghost.ML.Classification;
 
 /// <summary>
 /// Creates <see cref="SchemaShape.Column"/> values. Their constructor is internal to ML.NET, yet

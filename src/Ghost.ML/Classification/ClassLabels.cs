@@ -3,7 +3,7 @@ using System.Reflection;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace Ghost.ML.Scoring;
+namespace Ghost.ML.Classification;
 
 /// <summary>
 /// The classes a model predicts: their count and, when the training label had them, the key values (the original
