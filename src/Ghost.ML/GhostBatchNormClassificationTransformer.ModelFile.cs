@@ -1,3 +1,4 @@
+using Ghost.ML.Classification;
 using Ghost.ML.Persistence;
 using Ghost.ML.Persistence.MLNet;
 using Microsoft.ML;
@@ -9,10 +10,19 @@ namespace Ghost.ML;
 public sealed partial class GhostBatchNormClassificationTransformer
 {
     /// <summary>Writes the transformer into an ML.NET model file; called by <c>mlContext.Model.Save</c>.</summary>
+    /// <exception cref="InvalidOperationException">A custom network was trained without <see cref="GhostBatchNormTrainer.Options.ModelFactoryName"/>.</exception>
     /// <exception cref="NotSupportedException">The Microsoft.ML loaded in this process is not one Ghost.ML can write model files for.</exception>
     void ICanSaveModel.Save(ModelSaveContext ctx)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_classifier.Architecture == TrainedClassifier.CustomArchitecture && _classifier.ModelFactoryName is null)
+        {
+            throw new InvalidOperationException(
+                "mlContext.Model.Save cannot store this GhostBatchNormTrainer model: its network comes from your factory, and the model does not name it. "
+                + "Train with GhostBatchNormTrainer.Options.ModelFactoryName set (and register the factory under that name with GhostBatchNormModelFactories.Register before mlContext.Model.Load), "
+                + "or save the transformer alone with transformer.Save(path) and load it with GhostBatchNormClassificationTransformer.Load(mlContext, path, modelFactory).");
+        }
+
         MLNetModelFormat.Save(ctx, Save);
     }
 
