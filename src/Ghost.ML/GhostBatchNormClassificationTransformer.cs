@@ -75,8 +75,9 @@ public sealed partial class GhostBatchNormClassificationTransformer : ITransform
     /// <exception cref="InvalidDataException">The file is not a saved Ghost.ML model.</exception>
     /// <exception cref="NotSupportedException">The file was written by a newer Ghost.ML.</exception>
     /// <exception cref="InvalidOperationException">
-    /// The model was trained by <see cref="GhostBatchNormTrainer"/> (use the overload that takes the model factory), or
-    /// CUDA was asked for and is not available.
+    /// The model was trained by <see cref="GhostBatchNormTrainer"/> and its factory is not registered under the model's
+    /// <see cref="GhostBatchNormTrainer.Options.ModelFactoryName"/> (register it with <see cref="GhostBatchNormModelFactories.Register"/>
+    /// or use the overload that takes the model factory), or CUDA was asked for and is not available.
     /// </exception>
     public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, string path, string device = "auto")
     {
