@@ -19,7 +19,8 @@ namespace Ghost.ML.Persistence.MLNet;
 /// </summary>
 /// <remarks>
 /// <para>
-/// This folder is the only place where Ghost.ML uses ML.NET internals. ML.NET keeps what a savable transformer needs
+/// This folder is the only code compiled against ML.NET internals (the catalog's environment and
+/// <c>SchemaShape.Column</c>'s constructor are reached by reflection, where they are used). ML.NET keeps what a savable transformer needs
 /// internal to Microsoft.ML.Core: the members of <see cref="ModelSaveContext"/> and <see cref="ModelLoadContext"/>,
 /// <see cref="VersionInfo"/>, <see cref="LoadableClassAttribute"/> and <see cref="SignatureLoadModel"/>. Ghost.ML
 /// compiles against a copy of Microsoft.ML.Core whose internals are public (generated at build time by
