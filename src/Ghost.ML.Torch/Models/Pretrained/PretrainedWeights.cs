@@ -43,7 +43,7 @@ public static class PretrainedWeights
         var stateDict = StateDictFile.Read(path);
         try
         {
-            return Load(model, stateDict, skipClassifier, $"'{path}'");
+            return LoadChecked(model, stateDict, skipClassifier, $"'{path}'");
         }
         finally
         {
@@ -58,13 +58,14 @@ public static class PretrainedWeights
     /// <param name="model">The model; its architecture must match the state_dict (same keys and shapes).</param>
     /// <param name="stateDict">Tensors by state_dict key, e.g. from <see cref="StateDictFile.Read"/>, adapted as needed.</param>
     /// <param name="skipClassifier">Whether to leave the model's last <see cref="Linear"/> layer as it is.</param>
+    /// <param name="source">Where the state_dict came from, for error messages (e.g. <c>'resnet18.pth'</c>); null says "the state_dict".</param>
     /// <returns>Which keys were loaded and which were skipped.</returns>
     /// <exception cref="InvalidDataException">The state_dict does not fit the model; nothing is copied then.</exception>
-    public static PretrainedWeightsResult Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier = false)
+    public static PretrainedWeightsResult Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier = false, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stateDict);
-        return Load(model, stateDict, skipClassifier, "the state_dict");
+        return LoadChecked(model, stateDict, skipClassifier, source ?? "the state_dict");
     }
 
     /// <summary>The name of the model's classifier: its last <see cref="Linear"/> layer, or null when it has none.</summary>
@@ -74,7 +75,7 @@ public static class PretrainedWeights
         return model.named_modules().LastOrDefault(named => named.module is Linear).name;
     }
 
-    private static PretrainedWeightsResult Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier, string source)
+    private static PretrainedWeightsResult LoadChecked(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier, string source)
     {
         var classifier = skipClassifier ? ClassifierName(model) : null;
         if (skipClassifier && classifier is null)

@@ -86,6 +86,41 @@ public sealed class PretrainedWeightsTests
     }
 
     [TestMethod]
+    public void AColourStemSummedOverChannelsGivesGreyInputTheOutputOfReplicatedGrey()
+    {
+        manual_seed(1);
+        using var colour = new CifarResNet(8, numClasses: 4, inputChannels: 3);
+        var path = Save(colour, StateDictFormat.PyTorch);
+        manual_seed(2);
+        using var grey = new CifarResNet(8, numClasses: 4, inputChannels: 1);
+        var stateDict = StateDictFile.Read(path);
+
+        var adapted = StemAdaptation.SumInputChannels(grey, stateDict);
+        PretrainedWeights.Load(grey, stateDict, source: $"'{path}'");
+
+        Assert.AreEqual("conv1.weight", adapted);
+        using var image = rand(2, 1, 16, 16);
+        colour.eval();
+        grey.eval();
+        TensorAssert.AreClose(colour.call(image.expand(2, 3, 16, 16)), grey.call(image), 1e-5, "logits");
+        foreach (var tensor in stateDict.Values)
+        {
+            tensor.Dispose();
+        }
+    }
+
+    [TestMethod]
+    public void AStemThatAlreadyFitsIsLeftAsItIs()
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        using var target = NewModel(seed: 2, numClasses: 10);
+        var stateDict = source.state_dict();
+
+        Assert.IsNull(StemAdaptation.SumInputChannels(target, stateDict));
+        TensorAssert.AreClose(source.state_dict()["conv1.weight"], stateDict["conv1.weight"], 0, "the stem");
+    }
+
+    [TestMethod]
     public void AShapeMismatchNamesTheKeyAndBothShapesAndCopiesNothing()
     {
         using var source = TrainedModel(seed: 1, numClasses: 10);
@@ -111,7 +146,9 @@ public sealed class PretrainedWeightsTests
         stateDict["head.weight"] = extra;
         using var target = NewModel(seed: 2, numClasses: 10);
 
-        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, stateDict));
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, stateDict, source: "'mine.pth'"));
+
+        StringAssert.StartsWith(error.Message, "The weights in 'mine.pth' do not fit the model (ResNet8)");
 
         StringAssert.Contains(error.Message, "missing key 'bn1.running_mean' (model [16])");
         StringAssert.Contains(error.Message, "unexpected key 'head.weight' (weights [7])");
