@@ -51,6 +51,29 @@ internal static class ModelPackage
         model.save(writer);
     }
 
+    /// <summary>Whether the file at <paramref name="path"/> is a zip archive with a model manifest, i.e. a saved Ghost.ML model.</summary>
+    public static bool IsPackage(string path)
+    {
+        using var stream = File.OpenRead(path);
+        Span<byte> head = stackalloc byte[4];
+        if (stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length || !head.SequenceEqual("PK\u0003\u0004"u8))
+        {
+            return false;
+        }
+
+        stream.Position = 0;
+        try
+        {
+            using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            return zip.GetEntry(ManifestEntry) is not null;
+        }
+        catch (InvalidDataException)
+        {
+            // A damaged zip: the state_dict reader that is tried next names the damage.
+            return false;
+        }
+    }
+
     /// <summary>Reads a package: the manifest, then the weights into the network <paramref name="createModel"/> builds for it.</summary>
     /// <exception cref="InvalidDataException">The stream is not a saved Ghost.ML model, or its weights do not fit the network.</exception>
     /// <exception cref="NotSupportedException">The model was saved in a newer format.</exception>
