@@ -205,6 +205,18 @@ public sealed class PretrainedWeightsTests
     }
 
     [TestMethod]
+    public void ATorchSharpFileOf128TensorsIsNotMistakenForPyTorchsLegacyFormat()
+    {
+        // 128 entries: the count is written as the bytes 0x80 0x01, which also open a legacy pickle.
+        using var source = nn.Sequential(Enumerable.Range(0, 64).Select(index => ($"linear{index}", (nn.Module<Tensor, Tensor>)nn.Linear(1, 1))).ToArray());
+        var path = Save(source, StateDictFormat.TorchSharp);
+
+        Assert.AreEqual(0x80, File.ReadAllBytes(path)[0]);
+        Assert.AreEqual(StateDictFormat.TorchSharp, StateDictFile.DetectFormat(path));
+        Assert.HasCount(128, StateDictFile.Read(path));
+    }
+
+    [TestMethod]
     public void AMissingFileIsNamed()
     {
         using var target = NewModel(seed: 2, numClasses: 10);
