@@ -37,6 +37,24 @@ public sealed class PretrainedWeightsTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void TheBackboneLearnsAtItsFactorOfTheLearningRate()
+    {
+        using var source = ResNet20(classes: 2, channels: 1, seed: 11);
+        var path = Save(source, StateDictFormat.TorchSharp);
+        var mlContext = new MLContext(seed: 1);
+        var still = Options(path);
+        still.BackboneLearningRateFactor = 0;
+        var moving = Options(path);
+        moving.BackboneLearningRateFactor = 1;
+
+        using var stillModel = new GhostBatchNormImageClassifier(mlContext, still).Fit(Pixels(mlContext));
+        using var movingModel = new GhostBatchNormImageClassifier(mlContext, moving).Fit(Pixels(mlContext));
+
+        AssertBackboneEqualsAndClassifierMoved(source.state_dict(), stillModel);
+        Assert.IsGreaterThan(0f, (source.state_dict()["conv1.weight"] - movingModel.Classifier.Network.state_dict()["conv1.weight"]).abs().max().item<float>());
+    }
+
+    [TestMethod]
     public void TrainingContinuesFromASavedGhostMlModelWithItsInputNormalization()
     {
         var (mlContext, log) = LoggingContext();
