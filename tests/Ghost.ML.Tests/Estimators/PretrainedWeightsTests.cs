@@ -1,7 +1,7 @@
+using Ghost.ML.Tests.Shared;
 using Ghost.ML.Torch.Models;
 using Microsoft.ML;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Ghost.ML.Tests.Estimators;
@@ -253,22 +253,5 @@ public sealed class PretrainedWeightsTests : SingleThreadedTorchTests
         return model;
     }
 
-    private string Save(nn.Module model, StateDictFormat format)
-    {
-        var path = Path.Combine(_folder, $"weights-{format}.bin");
-        switch (format)
-        {
-            case StateDictFormat.PyTorch:
-                model.save_py(path);
-                break;
-            case StateDictFormat.Safetensors:
-                model.save_safetensors(path);
-                break;
-            default:
-                model.save(path);
-                break;
-        }
-
-        return path;
-    }
+    private string Save(nn.Module model, StateDictFormat format) => WeightsFiles.Save(model, format, _folder);
 }

@@ -1,6 +1,6 @@
+using Ghost.ML.Tests.Shared;
 using Ghost.ML.Torch.Models;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Ghost.ML.Torch.Tests.Models.Pretrained;
@@ -246,22 +246,5 @@ public sealed class PretrainedWeightsTests
         return model;
     }
 
-    private string Save(nn.Module model, StateDictFormat format)
-    {
-        var path = Path.Combine(_folder, $"weights-{format}");
-        switch (format)
-        {
-            case StateDictFormat.PyTorch:
-                model.save_py(path);
-                break;
-            case StateDictFormat.Safetensors:
-                model.save_safetensors(path);
-                break;
-            default:
-                model.save(path);
-                break;
-        }
-
-        return path;
-    }
+    private string Save(nn.Module model, StateDictFormat format) => WeightsFiles.Save(model, format, _folder);
 }
