@@ -84,6 +84,9 @@ internal sealed class FineTuningSchedule
         }
     }
 
+    /// <summary>Lets every parameter take gradients again, as the trained network is handed on.</summary>
+    public void EndTraining() => BeginEpoch(int.MaxValue);
+
     /// <summary>Sets the step's learning rate: the scheduled rate for the classifier, times the factor for the backbone.</summary>
     public void SetLearningRate(optim.Optimizer optimizer, double learningRate)
     {

@@ -256,6 +256,7 @@ internal sealed class TrainingLoop
             }
         }
 
+        fineTuning.EndTraining();
         if (best is not null)
         {
             KeepBest(model, best, Math.Min(epoch, _options.Epoch), validation is null ? "training" : "validation");
