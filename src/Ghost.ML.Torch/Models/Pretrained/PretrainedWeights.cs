@@ -86,7 +86,7 @@ public static class PretrainedWeights
         bool IsSkipped(string key) => classifier is not null && key.StartsWith(classifier + ".", StringComparison.Ordinal);
 
         var targets = model.state_dict();
-        var problems = new List<string>();
+        var problems = new List<(string Key, string Text)>();
         foreach (var (key, target) in targets)
         {
             if (IsSkipped(key))
@@ -96,23 +96,27 @@ public static class PretrainedWeights
 
             if (!stateDict.TryGetValue(key, out var value))
             {
-                problems.Add($"missing key '{key}' (model {Shape(target)})");
+                problems.Add((key, $"missing key '{key}' (model {Shape(target)})"));
             }
             else if (!value.shape.SequenceEqual(target.shape))
             {
-                problems.Add($"shape mismatch at '{key}': model {Shape(target)}, weights {Shape(value)}");
+                problems.Add((key, $"shape mismatch at '{key}': model {Shape(target)}, weights {Shape(value)}"));
             }
         }
 
         problems.AddRange(stateDict
             .Where(entry => !targets.ContainsKey(entry.Key) && !IsSkipped(entry.Key))
-            .Select(entry => $"unexpected key '{entry.Key}' (weights {Shape(entry.Value)})"));
+            .Select(entry => (entry.Key, $"unexpected key '{entry.Key}' (weights {Shape(entry.Value)})")));
         if (problems.Count > 0)
         {
-            var listed = string.Join("; ", problems.Take(ProblemsListed));
+            var listed = string.Join("; ", problems.Take(ProblemsListed).Select(problem => problem.Text));
             var more = problems.Count > ProblemsListed ? $"; and {problems.Count - ProblemsListed} more" : "";
-            throw new InvalidDataException(
-                $"The weights in {source} do not fit the model ({model.GetName()}): {listed}{more}. Check that the architecture matches the weights' (pass skipClassifier: true when only the number of classes differs).");
+            // The skipClassifier hint only where it is the fix: every problem lies in the classifier.
+            var head = skipClassifier ? null : ClassifierName(model);
+            var hint = head is not null && problems.All(problem => problem.Key.StartsWith(head + ".", StringComparison.Ordinal))
+                ? " The weights are for another number of classes: pass skipClassifier: true to keep the model's classifier."
+                : " Check that the model's architecture is the one the weights were trained for.";
+            throw new InvalidDataException($"The weights in {source} do not fit the model ({model.GetName()}): {listed}{more}.{hint}");
         }
 
         var loaded = new List<string>();

@@ -132,6 +132,7 @@ public sealed class PretrainedWeightsTests
 
         StringAssert.Contains(error.Message, "shape mismatch at 'fc.weight': model [3, 64], weights [10, 64]");
         StringAssert.Contains(error.Message, "shape mismatch at 'fc.bias': model [3], weights [10]");
+        StringAssert.Contains(error.Message, "pass skipClassifier: true");
         TensorAssert.AreClose(stemBefore, target.state_dict()["conv1.weight"], 0, "the stem, untouched");
     }
 
@@ -164,6 +165,7 @@ public sealed class PretrainedWeightsTests
         var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, path));
 
         StringAssert.Contains(error.Message, "unexpected key 'layer1.1.conv1.weight'");
+        StringAssert.Contains(error.Message, "Check that the model's architecture is the one the weights were trained for.");
     }
 
     [TestMethod]
