@@ -24,6 +24,21 @@ public sealed class FineTuningTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void AFractionThatHoldsOutNothingOrAllIsRefused()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var tiny = PretrainedWeightsTests.Options(path: null);
+        tiny.ValidationSetFraction = 0.01f;
+
+        var none = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new GhostBatchNormImageClassifier(mlContext, tiny).Fit(PretrainedWeightsTests.Pixels(mlContext)));
+        var all = Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => new GhostBatchNormImageClassifier(mlContext, new GhostBatchNormImageClassifier.Options { ValidationSetFraction = 1 }));
+
+        Assert.AreEqual("ValidationSetFraction", none.ParamName);
+        StringAssert.Contains(none.Message, "holds out none");
+        Assert.AreEqual("ValidationSetFraction", all.ParamName);
+    }
+
+    [TestMethod]
     public void EarlyStoppingKeepsTheBestEpochsWeightsUnlessAskedForTheLast()
     {
         var mlContext = new MLContext(seed: 1);
