@@ -80,7 +80,8 @@ public abstract class GhostBatchNormTrainingOptions
     /// A file of weights to start from instead of a random initialization, loaded before the ghost surgery:
     /// a PyTorch <c>state_dict</c> (<c>torch.save(model.state_dict(), path)</c>, <c>.pt</c>/<c>.pth</c>), a
     /// <c>.safetensors</c> file, a TorchSharp <c>module.save</c> file (<c>.dat</c>), or a model saved by Ghost.ML
-    /// (training continues from it, with its <see cref="InputNormalization"/>). The format is told from the content.
+    /// (<c>transformer.Save</c>, or <c>mlContext.Model.Save</c> of a chain holding it; training continues from it, with
+    /// its <see cref="InputNormalization"/>). The format is told from the content.
     /// The weights must be of the same architecture; when their class count differs, the classifier (the last Linear
     /// layer) is replaced by a new one, and a colour stem is summed over its input channels for grey input. Nothing
     /// is downloaded. Null (the default) trains from scratch.

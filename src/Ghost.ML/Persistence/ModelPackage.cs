@@ -12,7 +12,8 @@ namespace Ghost.ML.Persistence;
 /// </summary>
 internal static class ModelPackage
 {
-    private const string ManifestEntry = "manifest.json";
+    /// <summary>The zip entry that holds the manifest.</summary>
+    internal const string ManifestEntry = "manifest.json";
     private const string WeightsEntry = "weights.bin";
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };
@@ -49,29 +50,6 @@ internal static class ModelPackage
         using var weights = zip.CreateEntry(WeightsEntry, CompressionLevel.Fastest).Open();
         using var writer = new BinaryWriter(weights, Encoding.UTF8, leaveOpen: true);
         model.save(writer);
-    }
-
-    /// <summary>Whether the file at <paramref name="path"/> is a zip archive with a model manifest, i.e. a saved Ghost.ML model.</summary>
-    public static bool IsPackage(string path)
-    {
-        using var stream = File.OpenRead(path);
-        Span<byte> head = stackalloc byte[4];
-        if (stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false) < head.Length || !head.SequenceEqual("PK\u0003\u0004"u8))
-        {
-            return false;
-        }
-
-        stream.Position = 0;
-        try
-        {
-            using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
-            return zip.GetEntry(ManifestEntry) is not null;
-        }
-        catch (InvalidDataException)
-        {
-            // A damaged zip: the state_dict reader that is tried next names the damage.
-            return false;
-        }
     }
 
     /// <summary>Reads a package: the manifest, then the weights into the network <paramref name="createModel"/> builds for it.</summary>

@@ -12,7 +12,7 @@ internal sealed record PretrainedStartResult(bool ClassifierReplaced);
 
 /// <summary>
 /// The weights a Fit starts from: a PyTorch, safetensors or TorchSharp state_dict, or a model saved by Ghost.ML
-/// (then training continues from it, with its input normalization). Loaded into the new network before the ghost
+/// (<c>transformer.Save</c> or <c>mlContext.Model.Save</c>; then training continues from it, with its input normalization). Loaded into the new network before the ghost
 /// surgery, with the classifier replaced when the class count differs and a colour stem summed for grey input.
 /// </summary>
 internal sealed class PretrainedStart : IDisposable
@@ -49,13 +49,13 @@ internal sealed class PretrainedStart : IDisposable
             throw new FileNotFoundException($"PretrainedWeightsPath: no file at '{path}'.", path);
         }
 
-        if (!ModelPackage.IsPackage(path))
+        using var stream = SavedClassifierFile.TryRead(path);
+        if (stream is null)
         {
             var format = StateDictFile.DetectFormat(path);
             return new PretrainedStart(path, architecture, StateDictFile.Read(path), $"a {format} state_dict", null);
         }
 
-        using var stream = File.OpenRead(path);
         using var saved = ClassifierPackage.Load(stream, CPU, customFactory);
         if (saved.Architecture != architecture)
         {

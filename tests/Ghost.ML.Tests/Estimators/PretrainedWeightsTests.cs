@@ -80,6 +80,28 @@ public sealed class PretrainedWeightsTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void TrainingContinuesFromAnMLNetModelFileHoldingTheClassifier()
+    {
+        var (mlContext, log) = LoggingContext();
+        var data = Pixels(mlContext);
+        var path = Path.Combine(_folder, "mlnet-model.zip");
+        Dictionary<string, Tensor> saved;
+        using (var trained = new GhostBatchNormImageClassifier(mlContext, Options(path: null)).Fit(data))
+        {
+            var chain = new Microsoft.ML.Data.TransformerChain<GhostBatchNormClassificationTransformer>(trained);
+            mlContext.Model.Save(chain, data.Schema, path);
+            saved = trained.Classifier.Network.state_dict().ToDictionary(entry => entry.Key, entry => entry.Value.clone());
+        }
+
+        var options = Options(path);
+        options.FreezeBackboneEpochs = 1;
+        using var model = new GhostBatchNormImageClassifier(mlContext, options).Fit(data);
+
+        AssertBackboneEqualsAndClassifierMoved(saved, model);
+        Assert.IsTrue(log.Any(line => line.StartsWith($"Started from '{path}', a Ghost.ML model (2 classes)", StringComparison.Ordinal)), string.Join("\n", log));
+    }
+
+    [TestMethod]
     public void AnotherClassCountReplacesTheClassifierLogsItAndFreezesTheBackboneForAnEpoch()
     {
         using var source = ResNet20(classes: 5, channels: 1, seed: 11);
