@@ -29,6 +29,11 @@ internal sealed class SampleRunner(IAnsiConsole console)
     /// <exception cref="SampleInputException">The data cannot be used; the message says why in one line.</exception>
     public SampleResult Run(SampleSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.PretrainedWeightsPath is { } weights && !File.Exists(weights))
+        {
+            throw new SampleInputException($"Weights file not found: {weights}");
+        }
+
         PrepareOutputFolder(settings.OutputFolder);
         var dataset = LoadDataset(settings);
         var mlContext = new MLContext(settings.Seed);
@@ -91,7 +96,8 @@ internal sealed class SampleRunner(IAnsiConsole console)
     {
         var name = settings.GhostBatchSize == 0 ? "BatchNorm" : $"Ghost BatchNorm ({settings.GhostBatchSize})";
         console.Write(new Rule(Markup.Escape(
-            $"{name}: {settings.Architecture}, {settings.ImageSize}×{settings.ImageSize} images, batch {settings.BatchSize}")));
+            $"{name}: {settings.Architecture}, {settings.ImageSize}×{settings.ImageSize} images, batch {settings.BatchSize}"
+            + (settings.PretrainedWeightsPath is { } weights ? $", from {Path.GetFileName(weights)}" : string.Empty))));
 
         var history = new List<GhostBatchNormEpochMetrics>();
         var stopwatch = Stopwatch.StartNew();

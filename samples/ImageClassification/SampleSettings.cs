@@ -31,6 +31,12 @@ internal sealed record SampleSettings
 
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// A weights file to start from (PyTorch, safetensors, TorchSharp, or a model.zip of an earlier run) for
+    /// <see cref="Architecture"/>; null trains from scratch.
+    /// </summary>
+    public string? PretrainedWeightsPath { get; init; }
+
     /// <summary>Also train with plain BatchNorm (GhostBatchSize 0) and compare the two.</summary>
     public bool Compare { get; init; }
 }

@@ -14,8 +14,13 @@ public sealed class GhostBatchNormEarlyStopping
     /// <param name="minDelta">Smallest change that counts as an improvement; at least 0.</param>
     /// <param name="patience">Epochs without improvement before stopping; at least 1.</param>
     /// <param name="metric">What to watch: accuracy (higher is better) or loss (lower is better).</param>
+    /// <param name="restoreBestWeights">
+    /// Whether Fit returns the weights of the best epoch by <paramref name="metric"/> (the last one that improved by
+    /// more than <paramref name="minDelta"/>) rather than the last epoch's.
+    /// </param>
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
-    public GhostBatchNormEarlyStopping(double minDelta = 0.001, int patience = 5, EarlyStoppingMetric metric = EarlyStoppingMetric.Accuracy)
+    public GhostBatchNormEarlyStopping(double minDelta = 0.001, int patience = 5, EarlyStoppingMetric metric = EarlyStoppingMetric.Accuracy,
+        bool restoreBestWeights = true)
     {
         if (!double.IsFinite(minDelta) || minDelta < 0)
         {
@@ -31,6 +36,7 @@ public sealed class GhostBatchNormEarlyStopping
         MinDelta = minDelta;
         Patience = patience;
         Metric = metric;
+        RestoreBestWeights = restoreBestWeights;
     }
 
     /// <summary>Smallest change that counts as an improvement.</summary>
@@ -41,6 +47,12 @@ public sealed class GhostBatchNormEarlyStopping
 
     /// <summary>The watched metric.</summary>
     public EarlyStoppingMetric Metric { get; }
+
+    /// <summary>
+    /// Whether Fit returns the best epoch's weights (true, the default; kept as a copy in memory) or the last epoch's.
+    /// The log names the epoch kept.
+    /// </summary>
+    public bool RestoreBestWeights { get; }
 
     /// <summary>The watched value of an epoch, oriented so that higher is better.</summary>
     internal double ValueOf(GhostBatchNormEpochMetrics metrics) => Metric == EarlyStoppingMetric.Accuracy

@@ -9,7 +9,8 @@ using Microsoft.ML.Runtime;
 namespace Ghost.ML;
 
 /// <summary>
-/// Trains an image classifier from scratch: a ResNet whose BatchNorm layers are replaced by Ghost BatchNorm layers.
+/// Trains an image classifier, from scratch or from pretrained weights (<see cref="GhostBatchNormTrainingOptions.PretrainedWeightsPath"/>):
+/// a ResNet whose BatchNorm layers are replaced by Ghost BatchNorm layers.
 /// A drop-in for ML.NET's <c>ImageClassificationTrainer</c> in pipelines such as
 /// <c>MapValueToKey → LoadRawImageBytes → GhostBatchNormImageClassifier → MapKeyToValue</c>.
 /// </summary>
@@ -20,7 +21,8 @@ namespace Ghost.ML;
 /// size, grey or colour) or a vector of Single of C×<see cref="Options.ImageHeight"/>×<see cref="Options.ImageWidth"/>
 /// pixels (C = 1 or 3). Images are decoded once, resized to ImageWidth×ImageHeight with a high-quality filter and
 /// kept in memory for every epoch; the network reads one grey channel when every training image is grey, else RGB.
-/// Pixels are scaled to [0, 1] and standardized per channel with the training set's mean and deviation.
+/// Pixels are scaled to [0, 1] and standardized per channel with the training set's mean and deviation, or with
+/// <see cref="GhostBatchNormTrainingOptions.InputNormalization"/> when it is set.
 /// </para>
 /// <para>Output columns: <c>Score</c> (a probability per class, with the label's values as slot names) and
 /// <c>PredictedLabel</c> (a key with the label's key values, for <c>MapKeyToValue</c>).</para>

@@ -16,7 +16,7 @@ namespace Ghost.ML;
 /// <remarks>
 /// Input: a key-typed label column and a vector of Single of <see cref="Options.FeatureShape"/>'s size; each row is
 /// reshaped to that shape, so the network receives [batch, ...FeatureShape]. Values are passed as they are (no
-/// scaling). Output: <c>Score</c> and <c>PredictedLabel</c>, as ML.NET's multiclass trainers add them.
+/// scaling) unless <see cref="GhostBatchNormTrainingOptions.InputNormalization"/> is set. Output: <c>Score</c> and <c>PredictedLabel</c>, as ML.NET's multiclass trainers add them.
 /// </remarks>
 /// <example>
 /// <code>

@@ -63,11 +63,52 @@ public abstract class GhostBatchNormTrainingOptions
     /// <summary>Data to measure loss and accuracy on after every epoch (same columns as the training data), or null.</summary>
     public IDataView? ValidationSet;
 
+    /// <summary>
+    /// Fraction of the training data to hold out for validation when <see cref="ValidationSet"/> is null: that many
+    /// samples of each class, picked with <see cref="Seed"/>, are measured after every epoch and not trained on.
+    /// From 0 (the default: no hold-out) to below 1; ignored when a ValidationSet is given.
+    /// </summary>
+    public float ValidationSetFraction;
+
     /// <summary>Called once per epoch with that epoch's metrics.</summary>
     public Action<GhostBatchNormEpochMetrics>? MetricsCallback;
 
     /// <summary>When to stop before <see cref="Epoch"/> epochs; null (the default) trains every epoch.</summary>
     public GhostBatchNormEarlyStopping? EarlyStoppingCriteria;
+
+    /// <summary>
+    /// A file of weights to start from instead of a random initialization, loaded before the ghost surgery:
+    /// a PyTorch <c>state_dict</c> (<c>torch.save(model.state_dict(), path)</c>, <c>.pt</c>/<c>.pth</c>), a
+    /// <c>.safetensors</c> file, a TorchSharp <c>module.save</c> file (<c>.dat</c>), or a model saved by Ghost.ML
+    /// (<c>transformer.Save</c>, or <c>mlContext.Model.Save</c> of a chain holding it; training continues from it, with
+    /// its <see cref="InputNormalization"/>). The format is told from the content.
+    /// The weights must be of the same architecture; when their class count differs, the classifier (the last Linear
+    /// layer) is replaced by a new one, and a colour stem is summed over its input channels for grey input. Nothing
+    /// is downloaded. Null (the default) trains from scratch.
+    /// </summary>
+    public string? PretrainedWeightsPath;
+
+    /// <summary>
+    /// Per-channel mean and deviation the input is standardized with, saved with the model; e.g.
+    /// <see cref="Ghost.ML.InputNormalization.ImageNet"/> for TorchVision's weights. Null (the default): the saved
+    /// model's normalization when continuing from a Ghost.ML model, else the image classifier measures the training
+    /// set's statistics and GhostBatchNormTrainer passes values as they are.
+    /// </summary>
+    public InputNormalization? InputNormalization;
+
+    /// <summary>
+    /// Epochs at the start during which only the classifier (the network's last Linear layer) trains and the rest
+    /// (the backbone) stays as it is; BatchNorm statistics still adapt to the data. Null (the default): 1 when
+    /// <see cref="PretrainedWeightsPath"/> gave weights whose classifier was replaced, else 0.
+    /// </summary>
+    public int? FreezeBackboneEpochs;
+
+    /// <summary>
+    /// The backbone's learning rate as a fraction of the classifier's (<see cref="LearningRate"/>), from 0 to 1 and
+    /// beyond. Null (the default): 0.1 when <see cref="PretrainedWeightsPath"/> is set, else 1. For fine-tuning, a
+    /// <see cref="LearningRate"/> of about 0.01 usually suits better than the default 0.1.
+    /// </summary>
+    public float? BackboneLearningRateFactor;
 
     /// <summary>
     /// Augmentation for image-shaped (C×H×W) samples: each training sample is zero-padded by this many pixels on
@@ -121,6 +162,26 @@ public abstract class GhostBatchNormTrainingOptions
         CheckFinite(Momentum, nameof(Momentum), allowZero: true);
         CheckFinite(WeightDecay, nameof(WeightDecay), allowZero: true);
         CheckFinite(WarmupEpochs, nameof(WarmupEpochs), allowZero: true);
+        if (!float.IsFinite(ValidationSetFraction) || ValidationSetFraction < 0 || ValidationSetFraction >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ValidationSetFraction), ValidationSetFraction, $"{nameof(ValidationSetFraction)} must be from 0 to below 1.");
+        }
+
+        if (PretrainedWeightsPath is { } path && string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException($"{nameof(PretrainedWeightsPath)} must name a file or be null.", nameof(PretrainedWeightsPath));
+        }
+
+        if (FreezeBackboneEpochs is { } freeze)
+        {
+            CheckAtLeast(freeze, 0, nameof(FreezeBackboneEpochs));
+        }
+
+        if (BackboneLearningRateFactor is { } factor)
+        {
+            CheckFinite(factor, nameof(BackboneLearningRateFactor), allowZero: true);
+        }
+
         if (Nesterov && Momentum == 0)
         {
             throw new ArgumentException($"Nesterov momentum needs {nameof(Momentum)} > 0.", nameof(Nesterov));

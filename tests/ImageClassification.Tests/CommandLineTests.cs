@@ -12,7 +12,7 @@ public sealed class CommandLineTests
         var (exitCode, output, _) = Run("--help");
 
         Assert.AreEqual(0, exitCode);
-        foreach (var option in new[] { "--data", "--idx", "--epochs", "--batch-size", "--ghost-batch-size", "--architecture", "--image-size", "--output", "--seed", "--compare" })
+        foreach (var option in new[] { "--data", "--idx", "--epochs", "--batch-size", "--ghost-batch-size", "--architecture", "--image-size", "--output", "--seed", "--compare", "--pretrained" })
         {
             StringAssert.Contains(output, option);
         }
@@ -52,6 +52,27 @@ public sealed class CommandLineTests
         File.WriteAllBytes(broken, [0xFF, 0xD8, 0x00]);
 
         AssertOneErrorLine($"error: Cannot read image {broken}", Run("--data", folder.Path));
+    }
+
+    [TestMethod]
+    public void A_missing_weights_file_gives_one_error_line()
+    {
+        var missing = Path.Combine(Path.GetTempPath(), "ghostml-no-such-weights.pth");
+
+        AssertOneErrorLine($"error: Weights file not found: {missing}", Run("--pretrained", missing));
+    }
+
+    [TestMethod]
+    public void A_file_that_holds_no_weights_gives_one_error_line()
+    {
+        using var folder = new TempFolder();
+        using var other = new TempFolder();
+        TinyImages.WriteClasses(folder, "", 3, "cat", "dog");
+        var notes = other.File("notes.pth");
+        File.WriteAllText(notes, "no weights here");
+
+        AssertOneErrorLine($"error: '{notes}' is not a TorchSharp state_dict",
+            Run("--data", folder.Path, "--pretrained", notes, "--epochs", "1", "--output", other.File("out")));
     }
 
     [TestMethod]

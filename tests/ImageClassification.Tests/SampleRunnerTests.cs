@@ -51,6 +51,25 @@ public sealed class SampleRunnerTests
     }
 
     [TestMethod]
+    public void Continues_training_from_the_model_file_of_an_earlier_run()
+    {
+        using var data = new TempFolder();
+        using var first = new TempFolder();
+        using var second = new TempFolder();
+        TinyImages.WriteClasses(data, "", 6, "cat", "dog");
+        new SampleRunner(new RecordingConsole().Console).Run(OneQuickEpoch(first) with { DataFolder = data.Path }, CancellationToken.None);
+        var console = new RecordingConsole();
+
+        var result = new SampleRunner(console.Console).Run(
+            OneQuickEpoch(second) with { DataFolder = data.Path, PretrainedWeightsPath = Path.Combine(first.Path, SampleRunner.ModelFileName) },
+            CancellationToken.None);
+
+        Assert.HasCount(1, result.Runs);
+        StringAssert.Contains(console.Output, $"from {SampleRunner.ModelFileName}");
+        Assert.IsTrue(File.Exists(Path.Combine(second.Path, SampleRunner.ModelFileName)));
+    }
+
+    [TestMethod]
     public void Trains_on_idx_files_through_in_memory_png_images()
     {
         using var idx = new TempFolder();

@@ -79,10 +79,16 @@ internal static class SampleCommandLine
         output.HelpName = "folder";
         var seed = InRange(0, int.MaxValue, WithDefault("--seed", "Seed for the split, the weights and the shuffling.", Defaults.Seed));
         var compare = new Option<bool>("--compare") { Description = "Also train the same configuration with plain BatchNorm and compare both." };
+        var pretrained = new Option<string?>("--pretrained")
+        {
+            Description = "Start from the weights in this file instead of from scratch: a PyTorch state_dict (.pt, .pth), .safetensors, "
+                + "TorchSharp .dat, or a model.zip of an earlier run. They must be for --architecture; nothing is downloaded.",
+            HelpName = "file",
+        };
 
         var root = new RootCommand("Trains a ResNet with Ghost BatchNorm on a folder of images, evaluates it, saves it, and predicts with it.")
         {
-            data, idx, epochs, batchSize, ghostBatchSize, architecture, imageSize, output, seed, compare,
+            data, idx, epochs, batchSize, ghostBatchSize, architecture, imageSize, output, seed, compare, pretrained,
             ExportSubsetCommand.Create(console),
         };
         root.Validators.Add(result =>
@@ -107,6 +113,7 @@ internal static class SampleCommandLine
                     OutputFolder = parseResult.GetRequiredValue(output),
                     Seed = parseResult.GetValue(seed),
                     Compare = parseResult.GetValue(compare),
+                    PretrainedWeightsPath = parseResult.GetValue(pretrained),
                 },
                 cancellationToken);
         })));

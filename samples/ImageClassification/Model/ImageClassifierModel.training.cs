@@ -33,6 +33,7 @@ internal static partial class ImageClassifierModel
             BatchSize = settings.BatchSize,
             GhostBatchSize = settings.GhostBatchSize,
             Seed = settings.Seed,
+            PretrainedWeightsPath = settings.PretrainedWeightsPath,
             ValidationSet = validationSet,
             MetricsCallback = onEpoch,
             CancellationToken = cancellationToken,

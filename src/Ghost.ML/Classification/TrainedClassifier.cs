@@ -28,7 +28,10 @@ internal sealed record TrainedClassifier : IDisposable
     /// <summary>Samples per ghost batch the network was trained with; 0 for plain BatchNorm.</summary>
     public required int GhostBatchSize { get; init; }
 
-    /// <summary>The feature format and the per-channel standardization.</summary>
+    /// <summary>
+    /// The feature format and the per-channel standardization: the options' InputNormalization, a saved model's, or
+    /// the training set's statistics. Saved with the model; an export must apply it before the network.
+    /// </summary>
     public required NetworkInput Input { get; init; }
 
     /// <summary>The classes, with the training label's key values.</summary>

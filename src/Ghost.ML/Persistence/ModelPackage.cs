@@ -12,7 +12,8 @@ namespace Ghost.ML.Persistence;
 /// </summary>
 internal static class ModelPackage
 {
-    private const string ManifestEntry = "manifest.json";
+    /// <summary>The zip entry that holds the manifest.</summary>
+    internal const string ManifestEntry = "manifest.json";
     private const string WeightsEntry = "weights.bin";
 
     private static readonly JsonSerializerOptions s_json = new() { WriteIndented = true };

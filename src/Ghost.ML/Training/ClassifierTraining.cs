@@ -35,7 +35,11 @@ internal static class ClassifierTraining
         var label = columns.Label(data.Schema, "training set");
         int seed = options.Seed ?? host.Rand.Next();
         var cancellation = new FitCancellation(host, options.CancellationToken);
-        var network = new TrainingLoop(options, columns, channel, cancellation).Run(data, seed, createModel, standardizeInput);
+        using var pretrained = options.PretrainedWeightsPath is { } path
+            ? PretrainedStart.Read(path, architecture,
+                architecture == TrainedClassifier.CustomArchitecture ? classes => createModel(format, classes) : null)
+            : null;
+        var network = new TrainingLoop(options, columns, channel, cancellation).Run(data, seed, createModel, standardizeInput, pretrained);
         return new TrainedClassifier
         {
             Network = network.Model,

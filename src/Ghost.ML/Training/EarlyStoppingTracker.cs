@@ -13,11 +13,15 @@ internal sealed class EarlyStoppingTracker
         _criterion = criterion;
     }
 
+    /// <summary>Whether the last epoch recorded improved on every earlier one: the best so far.</summary>
+    public bool LastWasBest { get; private set; }
+
     /// <summary>Records an epoch and tells whether training should stop after it.</summary>
     public bool ShouldStop(GhostBatchNormEpochMetrics metrics)
     {
         double value = _criterion.ValueOf(metrics);
-        if (value > _best + _criterion.MinDelta)
+        LastWasBest = value > _best + _criterion.MinDelta;
+        if (LastWasBest)
         {
             _best = value;
             _epochsWithoutImprovement = 0;

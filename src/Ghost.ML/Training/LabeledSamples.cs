@@ -140,6 +140,13 @@ internal sealed class LabeledSamples : IDisposable
         }
     }
 
+    /// <summary>A copy holding only the samples at <paramref name="indices"/>, in that order.</summary>
+    public LabeledSamples Select(long[] indices)
+    {
+        using var index = torch.tensor(indices);
+        return new LabeledSamples(Samples.index_select(0, index), Labels.index_select(0, index), Format, 0);
+    }
+
     /// <inheritdoc/>
     public void Dispose()
     {

@@ -41,11 +41,13 @@ internal sealed class TrainingLoop
     /// <param name="data">The training set.</param>
     /// <param name="seed">Seed for initialization, shuffling and augmentation.</param>
     /// <param name="createModel">Builds the untrained network (on the CPU) for the settled sample format and class count.</param>
-    /// <param name="standardizeInput">Whether the input is standardized per channel with the training set's statistics.</param>
-    /// <exception cref="InvalidDataException">The data cannot be used (empty, one class, undecodable value).</exception>
+    /// <param name="standardizeInput">Whether the input is standardized per channel with the training set's statistics (unless a normalization is given).</param>
+    /// <param name="pretrained">The weights to start from, or null to start from a random initialization.</param>
+    /// <exception cref="InvalidDataException">The data cannot be used (empty, one class, undecodable value), or the weights do not fit.</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN or infinite.</exception>
     /// <exception cref="OperationCanceledException">The cancellation token or the ML.NET context was cancelled.</exception>
-    public TrainedNetwork Run(IDataView data, int seed, Func<FeatureFormat, int, nn.Module<Tensor, Tensor>> createModel, bool standardizeInput)
+    public TrainedNetwork Run(IDataView data, int seed, Func<FeatureFormat, int, nn.Module<Tensor, Tensor>> createModel, bool standardizeInput,
+        PretrainedStart? pretrained)
     {
         _cancellation.ThrowIfCancellationRequested();
         int classCount = TrainingColumns.ClassCount(_columns.Label(data.Schema, "training set"));
@@ -57,23 +59,21 @@ internal sealed class TrainingLoop
 
         var device = TorchDevice.Resolve(_options.Device, nameof(GhostBatchNormTrainingOptions.Device));
         var clock = Stopwatch.StartNew();
-        using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", _cancellation);
-        CheckTrainingSet(train, classCount);
-        using var validation = _options.ValidationSet is { } validationSet
-            ? ReadValidationSet(validationSet, train.Format, classCount)
-            : null;
+        using var sets = ReadSets(data, classCount, seed);
+        var (train, validation) = (sets.Train, sets.Validation);
         Info($"Read {train.Count} training samples of shape [{string.Join(", ", train.Format.SampleShape)}]"
             + (validation is null ? string.Empty : $" and {validation.Count} validation samples")
             + $" in {clock.Elapsed.TotalSeconds:F1} s; {classCount} classes; device {device}.");
 
-        var input = standardizeInput ? NetworkInput.Standardized(train.Format, train.Samples) : new NetworkInput(train.Format);
+        var input = InputFor(train, standardizeInput, pretrained?.SavedNormalization);
         torch.manual_seed(seed);
         var model = createModel(train.Format, classCount);
         try
         {
+            var start = pretrained?.LoadInto(model, classCount, _channel);
             ApplySurgery(model);
             model.to(device);
-            Optimize(model, input, train, validation, device, seed, clock);
+            Optimize(model, input, train, validation, device, seed, clock, FineTuningSchedule.For(model, _options, start, _channel));
             return new TrainedNetwork(model, input, device);
         }
         catch
@@ -81,6 +81,61 @@ internal sealed class TrainingLoop
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Reads the training set and the validation set: the given one, or a stratified hold-out of the training set.</summary>
+    private TrainingSets ReadSets(IDataView data, int classCount, int seed)
+    {
+        var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", _cancellation);
+        try
+        {
+            CheckTrainingSet(train, classCount);
+            if (_options.ValidationSet is { } validationSet)
+            {
+                if (_options.ValidationSetFraction > 0)
+                {
+                    _channel.Warning(MessageSensitivity.None, "ValidationSetFraction is ignored: a ValidationSet is given.");
+                }
+
+                return new TrainingSets(train, ReadValidationSet(validationSet, train.Format, classCount));
+            }
+
+            if (_options.ValidationSetFraction == 0)
+            {
+                return new TrainingSets(train, null);
+            }
+
+            var (trainIndices, validationIndices) = HoldOut.Split(train.Labels, _options.ValidationSetFraction, seed);
+            if (validationIndices.Length == 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(GhostBatchNormTrainingOptions.ValidationSetFraction), _options.ValidationSetFraction,
+                    $"ValidationSetFraction {_options.ValidationSetFraction} of {train.Count} training samples holds out none: raise it or give a ValidationSet.");
+            }
+
+            var sets = new TrainingSets(train.Select(trainIndices), train.Select(validationIndices));
+            Info(string.Create(CultureInfo.InvariantCulture,
+                $"Held out {validationIndices.Length} of {train.Count} training samples for validation (ValidationSetFraction {_options.ValidationSetFraction}, stratified by class); {trainIndices.Length} train."));
+            train.Dispose();
+            return sets;
+        }
+        catch
+        {
+            train.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The input stage: a given normalization, else the saved model's, else the training set's statistics or none.</summary>
+    private NetworkInput InputFor(LabeledSamples train, bool standardize, InputNormalization? saved)
+    {
+        if ((_options.InputNormalization ?? saved) is { } normalization)
+        {
+            var (mean, std) = normalization.ForChannels(train.Format.SampleShape[0]);
+            Info($"Input normalized with {new InputNormalization(mean, std)}.");
+            return new NetworkInput(train.Format, mean, std);
+        }
+
+        return standardize ? NetworkInput.Standardized(train.Format, train.Samples) : new NetworkInput(train.Format);
     }
 
     private LabeledSamples ReadValidationSet(IDataView validationSet, FeatureFormat format, int classCount)
@@ -131,7 +186,7 @@ internal sealed class TrainingLoop
     }
 
     private void Optimize(nn.Module<Tensor, Tensor> model, NetworkInput input, LabeledSamples train, LabeledSamples? validation,
-        Device device, int seed, Stopwatch clock)
+        Device device, int seed, Stopwatch clock, FineTuningSchedule fineTuning)
     {
         long count = train.Count;
         int batchSize = (int)Math.Min(_options.BatchSize, count);
@@ -145,14 +200,16 @@ internal sealed class TrainingLoop
         bool augment = augmentation.IsActive && train.Format.IsImageShaped;
         var criterion = _options.EarlyStoppingCriteria;
         var earlyStopping = criterion is null ? null : new EarlyStoppingTracker(criterion);
+        using var best = criterion?.RestoreBestWeights == true ? new BestWeights() : null;
 
-        using var optimizer = torch.optim.SGD(model.parameters(), _options.LearningRate, _options.Momentum,
-            weight_decay: _options.WeightDecay, nesterov: _options.Nesterov);
+        using var optimizer = fineTuning.CreateOptimizer(_options);
         using var generator = new Generator((ulong)seed);
         long step = 0;
-        for (int epoch = 1; epoch <= _options.Epoch; epoch++)
+        int epoch = 1;
+        for (; epoch <= _options.Epoch; epoch++)
         {
             model.train();
+            fineTuning.BeginEpoch(epoch);
             double lossSum = 0;
             long correct = 0;
             double learningRate = 0;
@@ -171,7 +228,8 @@ internal sealed class TrainingLoop
 
                 var labels = train.Labels.index_select(0, indices).to(device);
                 learningRate = schedule.At(step);
-                var (loss, hits) = Step(model, optimizer, images, labels, learningRate, epoch, step);
+                fineTuning.SetLearningRate(optimizer, learningRate);
+                var (loss, hits) = Step(model, optimizer, images, labels, epoch, step);
                 lossSum += loss * indices.shape[0];
                 correct += hits;
             }
@@ -185,18 +243,44 @@ internal sealed class TrainingLoop
             Info(metrics.ToString());
             _options.MetricsCallback?.Invoke(metrics);
             _cancellation.ThrowIfCancellationRequested();
-            if (earlyStopping?.ShouldStop(metrics) == true)
+            bool stop = earlyStopping?.ShouldStop(metrics) == true;
+            if (best is not null && earlyStopping!.LastWasBest)
+            {
+                best.Keep(model, epoch);
+            }
+
+            if (stop)
             {
                 Info($"Early stopping after epoch {epoch}: no improvement in {criterion!.Metric} for {criterion.Patience} epochs.");
                 break;
             }
         }
+
+        fineTuning.EndTraining();
+        if (best is not null)
+        {
+            KeepBest(model, best, Math.Min(epoch, _options.Epoch), validation is null ? "training" : "validation");
+        }
+    }
+
+    /// <summary>Puts the best epoch's weights back when training ended on another one, and logs which epoch is kept.</summary>
+    private void KeepBest(nn.Module model, BestWeights best, int lastEpoch, string measuredOn)
+    {
+        var metric = $"{measuredOn} {_options.EarlyStoppingCriteria!.Metric.ToString().ToLowerInvariant()}";
+        if (best.Epoch == lastEpoch)
+        {
+            Info($"Kept the weights of the last epoch, {lastEpoch}: the best by {metric}.");
+            return;
+        }
+
+        best.Restore(model);
+        Info($"Kept the weights of epoch {best.Epoch}, the best by {metric}, instead of the last epoch's ({lastEpoch}) (RestoreBestWeights).");
     }
 
     /// <summary>One optimizer step; returns the batch's mean loss and how many samples it classified correctly.</summary>
     /// <exception cref="InvalidOperationException">The loss is NaN or infinite.</exception>
     private (float Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels,
-        double learningRate, int epoch, long step)
+        int epoch, long step)
     {
         var logits = model.call(images);
         var loss = nn.functional.cross_entropy(logits, labels);
@@ -205,11 +289,6 @@ internal sealed class TrainingLoop
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
                 $"Training diverged: the loss became {lossValue} at epoch {epoch}, step {step + 1}. Lower the LearningRate (now {_options.LearningRate}), e.g. by a factor of 10, or lengthen WarmupEpochs."));
-        }
-
-        foreach (var group in optimizer.ParamGroups)
-        {
-            group.LearningRate = learningRate;
         }
 
         optimizer.zero_grad();

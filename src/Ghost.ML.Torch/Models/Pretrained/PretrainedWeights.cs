@@ -43,7 +43,7 @@ public static class PretrainedWeights
         var stateDict = StateDictFile.Read(path);
         try
         {
-            return Load(model, stateDict, skipClassifier, $"'{path}'");
+            return LoadChecked(model, stateDict, skipClassifier, $"'{path}'");
         }
         finally
         {
@@ -58,13 +58,14 @@ public static class PretrainedWeights
     /// <param name="model">The model; its architecture must match the state_dict (same keys and shapes).</param>
     /// <param name="stateDict">Tensors by state_dict key, e.g. from <see cref="StateDictFile.Read"/>, adapted as needed.</param>
     /// <param name="skipClassifier">Whether to leave the model's last <see cref="Linear"/> layer as it is.</param>
+    /// <param name="source">Where the state_dict came from, for error messages (e.g. <c>'resnet18.pth'</c>); null says "the state_dict".</param>
     /// <returns>Which keys were loaded and which were skipped.</returns>
     /// <exception cref="InvalidDataException">The state_dict does not fit the model; nothing is copied then.</exception>
-    public static PretrainedWeightsResult Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier = false)
+    public static PretrainedWeightsResult Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier = false, string? source = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stateDict);
-        return Load(model, stateDict, skipClassifier, "the state_dict");
+        return LoadChecked(model, stateDict, skipClassifier, source ?? "the state_dict");
     }
 
     /// <summary>The name of the model's classifier: its last <see cref="Linear"/> layer, or null when it has none.</summary>
@@ -74,7 +75,7 @@ public static class PretrainedWeights
         return model.named_modules().LastOrDefault(named => named.module is Linear).name;
     }
 
-    private static PretrainedWeightsResult Load(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier, string source)
+    private static PretrainedWeightsResult LoadChecked(nn.Module model, IReadOnlyDictionary<string, Tensor> stateDict, bool skipClassifier, string source)
     {
         var classifier = skipClassifier ? ClassifierName(model) : null;
         if (skipClassifier && classifier is null)
@@ -85,7 +86,7 @@ public static class PretrainedWeights
         bool IsSkipped(string key) => classifier is not null && key.StartsWith(classifier + ".", StringComparison.Ordinal);
 
         var targets = model.state_dict();
-        var problems = new List<string>();
+        var problems = new List<(string Key, string Text)>();
         foreach (var (key, target) in targets)
         {
             if (IsSkipped(key))
@@ -95,23 +96,27 @@ public static class PretrainedWeights
 
             if (!stateDict.TryGetValue(key, out var value))
             {
-                problems.Add($"missing key '{key}' (model {Shape(target)})");
+                problems.Add((key, $"missing key '{key}' (model {Shape(target)})"));
             }
             else if (!value.shape.SequenceEqual(target.shape))
             {
-                problems.Add($"shape mismatch at '{key}': model {Shape(target)}, weights {Shape(value)}");
+                problems.Add((key, $"shape mismatch at '{key}': model {Shape(target)}, weights {Shape(value)}"));
             }
         }
 
         problems.AddRange(stateDict
             .Where(entry => !targets.ContainsKey(entry.Key) && !IsSkipped(entry.Key))
-            .Select(entry => $"unexpected key '{entry.Key}' (weights {Shape(entry.Value)})"));
+            .Select(entry => (entry.Key, $"unexpected key '{entry.Key}' (weights {Shape(entry.Value)})")));
         if (problems.Count > 0)
         {
-            var listed = string.Join("; ", problems.Take(ProblemsListed));
+            var listed = string.Join("; ", problems.Take(ProblemsListed).Select(problem => problem.Text));
             var more = problems.Count > ProblemsListed ? $"; and {problems.Count - ProblemsListed} more" : "";
-            throw new InvalidDataException(
-                $"The weights in {source} do not fit the model ({model.GetName()}): {listed}{more}. Check that the architecture matches the weights' (pass skipClassifier: true when only the number of classes differs).");
+            // The skipClassifier hint only where it is the fix: every problem lies in the classifier.
+            var head = skipClassifier ? null : ClassifierName(model);
+            var hint = head is not null && problems.All(problem => problem.Key.StartsWith(head + ".", StringComparison.Ordinal))
+                ? " The weights are for another number of classes: pass skipClassifier: true to keep the model's classifier."
+                : " Check that the model's architecture is the one the weights were trained for.";
+            throw new InvalidDataException($"The weights in {source} do not fit the model ({model.GetName()}): {listed}{more}.{hint}");
         }
 
         var loaded = new List<string>();

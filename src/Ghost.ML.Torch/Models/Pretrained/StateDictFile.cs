@@ -23,6 +23,13 @@ public static class StateDictFile
 {
     private const byte PickleProtocolOpcode = 0x80;
 
+    /// <summary>
+    /// After the protocol opcode and version, PyTorch's legacy format pickles its magic number 0x1950a86a20f9469cfc6c
+    /// as a LONG1 (0x8A, 10 bytes, little-endian); its first bytes tell the format apart from a TorchSharp file whose
+    /// entry count (a 7-bit encoded integer such as 0x80 0x01 for 128) starts the same way.
+    /// </summary>
+    private static ReadOnlySpan<byte> LegacyMagicNumber => [0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9];
+
     /// <summary>Tells the format of the file at <paramref name="path"/> from its first bytes.</summary>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">The file is none of the <see cref="StateDictFormat"/>s.</exception>
@@ -38,7 +45,7 @@ public static class StateDictFile
             return StateDictFormat.PyTorch;
         }
 
-        if (head.Length >= 2 && head[0] == PickleProtocolOpcode && head[1] <= 5)
+        if (head.Length == 9 && head[0] == PickleProtocolOpcode && head[1] <= 5 && head[2..].SequenceEqual(LegacyMagicNumber))
         {
             throw new InvalidDataException(
                 $"'{path}' was written in PyTorch's legacy format (before PyTorch 1.6, or with _use_new_zipfile_serialization=False), which cannot be read here. Load it in PyTorch and save it again with torch.save(model.state_dict(), path).");

@@ -1,6 +1,6 @@
+using Ghost.ML.Tests.Shared;
 using Ghost.ML.Torch.Models;
 using TorchSharp;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
 namespace Ghost.ML.Torch.Tests.Models.Pretrained;
@@ -86,6 +86,41 @@ public sealed class PretrainedWeightsTests
     }
 
     [TestMethod]
+    public void AColourStemSummedOverChannelsGivesGreyInputTheOutputOfReplicatedGrey()
+    {
+        manual_seed(1);
+        using var colour = new CifarResNet(8, numClasses: 4, inputChannels: 3);
+        var path = Save(colour, StateDictFormat.PyTorch);
+        manual_seed(2);
+        using var grey = new CifarResNet(8, numClasses: 4, inputChannels: 1);
+        var stateDict = StateDictFile.Read(path);
+
+        var adapted = StemAdaptation.SumInputChannels(grey, stateDict);
+        PretrainedWeights.Load(grey, stateDict, source: $"'{path}'");
+
+        Assert.AreEqual("conv1.weight", adapted);
+        using var image = rand(2, 1, 16, 16);
+        colour.eval();
+        grey.eval();
+        TensorAssert.AreClose(colour.call(image.expand(2, 3, 16, 16)), grey.call(image), 1e-5, "logits");
+        foreach (var tensor in stateDict.Values)
+        {
+            tensor.Dispose();
+        }
+    }
+
+    [TestMethod]
+    public void AStemThatAlreadyFitsIsLeftAsItIs()
+    {
+        using var source = TrainedModel(seed: 1, numClasses: 10);
+        using var target = NewModel(seed: 2, numClasses: 10);
+        var stateDict = source.state_dict();
+
+        Assert.IsNull(StemAdaptation.SumInputChannels(target, stateDict));
+        TensorAssert.AreClose(source.state_dict()["conv1.weight"], stateDict["conv1.weight"], 0, "the stem");
+    }
+
+    [TestMethod]
     public void AShapeMismatchNamesTheKeyAndBothShapesAndCopiesNothing()
     {
         using var source = TrainedModel(seed: 1, numClasses: 10);
@@ -97,6 +132,7 @@ public sealed class PretrainedWeightsTests
 
         StringAssert.Contains(error.Message, "shape mismatch at 'fc.weight': model [3, 64], weights [10, 64]");
         StringAssert.Contains(error.Message, "shape mismatch at 'fc.bias': model [3], weights [10]");
+        StringAssert.Contains(error.Message, "pass skipClassifier: true");
         TensorAssert.AreClose(stemBefore, target.state_dict()["conv1.weight"], 0, "the stem, untouched");
     }
 
@@ -111,7 +147,9 @@ public sealed class PretrainedWeightsTests
         stateDict["head.weight"] = extra;
         using var target = NewModel(seed: 2, numClasses: 10);
 
-        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, stateDict));
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, stateDict, source: "'mine.pth'"));
+
+        StringAssert.StartsWith(error.Message, "The weights in 'mine.pth' do not fit the model (ResNet8)");
 
         StringAssert.Contains(error.Message, "missing key 'bn1.running_mean' (model [16])");
         StringAssert.Contains(error.Message, "unexpected key 'head.weight' (weights [7])");
@@ -127,6 +165,7 @@ public sealed class PretrainedWeightsTests
         var error = Assert.ThrowsExactly<InvalidDataException>(() => PretrainedWeights.Load(target, path));
 
         StringAssert.Contains(error.Message, "unexpected key 'layer1.1.conv1.weight'");
+        StringAssert.Contains(error.Message, "Check that the model's architecture is the one the weights were trained for.");
     }
 
     [TestMethod]
@@ -168,6 +207,18 @@ public sealed class PretrainedWeightsTests
     }
 
     [TestMethod]
+    public void ATorchSharpFileOf128TensorsIsNotMistakenForPyTorchsLegacyFormat()
+    {
+        // 128 entries: the count is written as the bytes 0x80 0x01, which also open a legacy pickle.
+        using var source = nn.Sequential(Enumerable.Range(0, 64).Select(index => ($"linear{index}", (nn.Module<Tensor, Tensor>)nn.Linear(1, 1))).ToArray());
+        var path = Save(source, StateDictFormat.TorchSharp);
+
+        Assert.AreEqual(0x80, File.ReadAllBytes(path)[0]);
+        Assert.AreEqual(StateDictFormat.TorchSharp, StateDictFile.DetectFormat(path));
+        Assert.HasCount(128, StateDictFile.Read(path));
+    }
+
+    [TestMethod]
     public void AMissingFileIsNamed()
     {
         using var target = NewModel(seed: 2, numClasses: 10);
@@ -197,22 +248,5 @@ public sealed class PretrainedWeightsTests
         return model;
     }
 
-    private string Save(nn.Module model, StateDictFormat format)
-    {
-        var path = Path.Combine(_folder, $"weights-{format}");
-        switch (format)
-        {
-            case StateDictFormat.PyTorch:
-                model.save_py(path);
-                break;
-            case StateDictFormat.Safetensors:
-                model.save_safetensors(path);
-                break;
-            default:
-                model.save(path);
-                break;
-        }
-
-        return path;
-    }
+    private string Save(nn.Module model, StateDictFormat format) => WeightsFiles.Save(model, format, _folder);
 }
