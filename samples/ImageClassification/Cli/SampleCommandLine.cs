@@ -72,7 +72,7 @@ internal static class SampleCommandLine
             Defaults.GhostBatchSize));
         var architecture = WithDefault(
             "--architecture",
-            "The network: ResNet20..ResNet110 are small-image CIFAR-style ResNets, ResNet18/34/50 TorchVision's.",
+            "The network: ResNet20..ResNet110 are small-image CIFAR-style ResNets, ResNet18/34/50 ImageNet-style and TorchVision-compatible.",
             Defaults.Architecture);
         var imageSize = InRange(8, MaximumImageSize, WithDefault("--image-size", "Images are resized to this width and height in pixels.", Defaults.ImageSize));
         var output = WithDefault("--output", "Folder for model.zip and the training-curve chart.", Defaults.OutputFolder);
