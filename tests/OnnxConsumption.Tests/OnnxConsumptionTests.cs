@@ -28,10 +28,7 @@ public sealed class OnnxConsumptionTests
     [TestMethod]
     public void AnMLNetPipelineScoresTheExportedModelLikeGhostML()
     {
-        var mlContext = new MLContext(seed: 1);
-        var model = ExportedClassifier.Read(ModelPath);
-        var expected = Expected();
-        var data = mlContext.Data.LoadFromEnumerable(expected.Select(row => new ImageInput { ImagePath = row.File }));
+        var (mlContext, model, expected, data) = Setup();
 
         var scored = ImagePipeline.Create(mlContext, ImageFolder, ModelPath, model).Fit(data).Transform(data);
         var scores = scored.GetColumn<float[]>("Score").ToList();
@@ -54,9 +51,7 @@ public sealed class OnnxConsumptionTests
     [TestMethod]
     public void TheFittedChainSavesAndLoadsWithModelSave()
     {
-        var mlContext = new MLContext(seed: 1);
-        var model = ExportedClassifier.Read(ModelPath);
-        var data = mlContext.Data.LoadFromEnumerable(Expected().Select(row => new ImageInput { ImagePath = row.File }));
+        var (mlContext, model, _, data) = Setup();
         var chain = ImagePipeline.Create(mlContext, ImageFolder, ModelPath, model).Fit(data);
         var before = chain.Transform(data).GetColumn<float[]>("Score").ToList();
 
@@ -76,10 +71,7 @@ public sealed class OnnxConsumptionTests
     [TestMethod]
     public void PredictionEngineScoresOneImageAtATime()
     {
-        var mlContext = new MLContext(seed: 1);
-        var model = ExportedClassifier.Read(ModelPath);
-        var expected = Expected();
-        var data = mlContext.Data.LoadFromEnumerable(expected.Select(row => new ImageInput { ImagePath = row.File }));
+        var (mlContext, model, expected, data) = Setup();
         var chain = ImagePipeline.Create(mlContext, ImageFolder, ModelPath, model).Fit(data);
         var batch = chain.Transform(data).GetColumn<float[]>("Score").ToList();
 
@@ -90,6 +82,15 @@ public sealed class OnnxConsumptionTests
             CollectionAssert.AreEqual(batch[i], score, $"{expected[i].File}: the same as in a data view");
             Assert.AreEqual(expected[i].Predicted, model.Predict(score));
         }
+    }
+
+    /// <summary>A context, the exported model's description, the expected results and the images to score.</summary>
+    private static (MLContext MLContext, ExportedClassifier Model, List<ExpectedRow> Expected, IDataView Data) Setup()
+    {
+        var mlContext = new MLContext(seed: 1);
+        var expected = Expected();
+        var data = mlContext.Data.LoadFromEnumerable(expected.Select(row => new ImageInput { ImagePath = row.File }));
+        return (mlContext, ExportedClassifier.Read(ModelPath), expected, data);
     }
 
     private sealed record ExpectedRow(string File, string Label, string Predicted, float[] Scores);

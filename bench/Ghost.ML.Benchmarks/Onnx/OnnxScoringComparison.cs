@@ -1,6 +1,5 @@
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Measurement;
-using Ghost.ML.Classification;
 using Ghost.ML.Imaging;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -41,7 +40,7 @@ internal static class OnnxScoringComparison
         var pixelBatches = Batches(images.Count).Select(range => Pixels(images, range)).ToList();
         var classifier = transformer.Classifier;
         using var pixels = tensor(images.Pixels, [images.Count, 1, images.Height, images.Width]);
-        var torchBatches = Batches(images.Count).Select(range => classifier.Input.Prepare(pixels.narrow(0, range.Start, range.Count), classifier.Device)).ToList();
+        var torchBatches = ScoringThroughput.Decode(classifier, pixels, BatchSize);
 
         var expected = ReadScores(scored);
         var actual = pixelBatches.SelectMany(batch => Run(session, batch, images.Height, images.Width)).ToList();
@@ -52,7 +51,7 @@ internal static class OnnxScoringComparison
             [
                 () => ReadScores(scored),
                 () => DecodeAndRun(session, encoded, images.Height, images.Width),
-                () => Forward(classifier, torchBatches),
+                () => ScoringThroughput.Forward(classifier, torchBatches),
                 () => pixelBatches.ForEach(batch => Run(session, batch, images.Height, images.Width)),
             ],
             options.Rounds);
@@ -106,16 +105,6 @@ internal static class OnnxScoringComparison
         }
 
         return rows;
-    }
-
-    private static void Forward(TrainedClassifier classifier, IEnumerable<Tensor> batches)
-    {
-        using var inference = inference_mode();
-        foreach (var batch in batches)
-        {
-            using var scope = NewDisposeScope();
-            classifier.Network.call(batch).softmax(1).cpu();
-        }
     }
 
     private static int ArgMax(float[] scores) => Array.IndexOf(scores, scores.Max());

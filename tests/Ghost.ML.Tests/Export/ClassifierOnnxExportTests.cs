@@ -87,11 +87,7 @@ public sealed class ClassifierOnnxExportTests : SingleThreadedTorchTests
     [TestMethod]
     public void AnUnsupportedModuleThrowsAndWritesNothing()
     {
-        var mlContext = new MLContext(seed: 1);
-        var data = GhostBatchNormTrainerTests.KeyedPixels(mlContext, TestVectors.Rows(rowsPerClass: 4));
-        var options = GhostBatchNormTrainerTests.FastOptions();
-        options.Epoch = 1;
-        using var model = new GhostBatchNormTrainer(mlContext, classes => nn.Sequential(nn.Linear(PixelRow.Size, 8), nn.Tanh(), nn.Linear(8, classes)), options).Fit(data);
+        using var model = TrainOneEpoch(classes => nn.Sequential(nn.Linear(PixelRow.Size, 8), nn.Tanh(), nn.Linear(8, classes)));
         string path = Path.Combine(Path.GetTempPath(), $"ghostml-{Guid.NewGuid():N}.onnx");
 
         var error = Assert.ThrowsExactly<NotSupportedException>(() => model.SaveAsOnnx(path));
@@ -103,17 +99,23 @@ public sealed class ClassifierOnnxExportTests : SingleThreadedTorchTests
     [TestMethod]
     public void BadArgumentsAreRefused()
     {
-        var mlContext = new MLContext(seed: 1);
-        var data = GhostBatchNormTrainerTests.KeyedPixels(mlContext, TestVectors.Rows(rowsPerClass: 4));
-        var options = GhostBatchNormTrainerTests.FastOptions();
-        options.Epoch = 1;
-        var model = new GhostBatchNormTrainer(mlContext, GhostBatchNormTrainerTests.SmallModel, options).Fit(data);
+        var model = TrainOneEpoch(GhostBatchNormTrainerTests.SmallModel);
         using var readOnly = new MemoryStream([], writable: false);
 
         Assert.AreEqual("stream", Assert.ThrowsExactly<ArgumentException>(() => model.SaveAsOnnx(readOnly)).ParamName);
         Assert.AreEqual("path", Assert.Throws<ArgumentException>(() => model.SaveAsOnnx(" ")).ParamName);
         model.Dispose();
         Assert.ThrowsExactly<ObjectDisposedException>(() => model.SaveAsOnnx(new MemoryStream()));
+    }
+
+    /// <summary>A GhostBatchNormTrainer model of <paramref name="factory"/> after one epoch on a few pixel vectors.</summary>
+    private static GhostBatchNormClassificationTransformer TrainOneEpoch(Func<int, nn.Module<Tensor, Tensor>> factory)
+    {
+        var mlContext = new MLContext(seed: 1);
+        var data = GhostBatchNormTrainerTests.KeyedPixels(mlContext, TestVectors.Rows(rowsPerClass: 4));
+        var options = GhostBatchNormTrainerTests.FastOptions();
+        options.Epoch = 1;
+        return new GhostBatchNormTrainer(mlContext, factory, options).Fit(data);
     }
 
     private static nn.Module<Tensor, Tensor> ConvModel(int classes) =>
