@@ -47,6 +47,7 @@ public sealed class ClassifierOnnxExportTests : SingleThreadedTorchTests
         var metadata = session.ModelMetadata.CustomMetadataMap;
         CollectionAssert.AreEqual(slotNames.DenseValues().Select(name => name.ToString()).ToArray(), JsonSerializer.Deserialize<string[]>(metadata["ghostml.class_names"]), "class names, in Score's order");
         Assert.AreEqual("pixels_0_255", metadata["ghostml.input"]);
+        Assert.AreEqual("String", metadata["ghostml.label_type"]);
         Assert.AreEqual("Label", metadata["ghostml.label_column"]);
         Assert.AreEqual("Features", metadata["ghostml.feature_column"]);
     }
