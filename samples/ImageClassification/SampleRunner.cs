@@ -45,7 +45,7 @@ internal sealed class SampleRunner(IAnsiConsole console)
         TrainingCurveChart.SavePng(runs, chartPath);
         console.MarkupLineInterpolated($"Training curves: [bold]{chartPath}[/]");
 
-        var predictions = PredictWithSavedModel(mlContext, dataset, runs[0].ModelPath, settings.Seed);
+        var predictions = PredictWithSavedModel(dataset, runs[0].ModelPath, settings.Seed);
         return new SampleResult(runs, chartPath, predictions);
     }
 
@@ -104,7 +104,7 @@ internal sealed class SampleRunner(IAnsiConsole console)
         stopwatch.Stop();
 
         var modelPath = Path.Combine(settings.OutputFolder, modelFileName);
-        ImageClassifierModel.SaveModel(model, modelPath);
+        ImageClassifierModel.SaveModel(mlContext, model, dataset.LoadTrain(mlContext).Schema, modelPath);
         var evaluation = ImageClassifierModel.Evaluate(mlContext, model, dataset.LoadTest(mlContext));
         var run = new TrainingRun(name, history, evaluation, stopwatch.Elapsed, modelPath);
         EvaluationReport.WriteSummary(console, run);
@@ -114,12 +114,14 @@ internal sealed class SampleRunner(IAnsiConsole console)
         return run;
     }
 
-    private IReadOnlyList<ModelOutput> PredictWithSavedModel(MLContext mlContext, ImageDataset dataset, string modelPath, int seed)
+    // Predicts as an application would: one ModelInput at a time, from the file alone, through Model Builder's Predict.
+    private IReadOnlyList<ImagePrediction> PredictWithSavedModel(ImageDataset dataset, string modelPath, int seed)
     {
-        var testData = dataset.LoadTest(mlContext);
-        var sample = mlContext.Data.TakeRows(mlContext.Data.ShuffleRows(testData, seed), PredictionCount);
-        using var model = ImageClassifierModel.LoadModel(mlContext, modelPath, dataset, testData);
-        var predictions = ImageClassifierModel.Predict(mlContext, model, sample);
+        var sample = dataset.Test.ToArray();
+        new Random(seed).Shuffle(sample);
+        ImageClassifierModel.ModelPath = modelPath;
+        List<ImagePrediction> predictions = [.. sample.Take(PredictionCount).Select(image => new ImagePrediction(
+            image.Name, image.Input, ImageClassifierModel.Predict(new ModelInput { ImageSource = image.Input.ImageSource })))];
         console.Write(new Rule("Predictions of the reloaded model"));
         PredictionReport.Write(console, $"{predictions.Count} test images, model loaded from {modelPath}", predictions, dataset.DisplayName);
         return predictions;
@@ -127,4 +129,4 @@ internal sealed class SampleRunner(IAnsiConsole console)
 }
 
 /// <summary>What a run of the sample produced.</summary>
-internal sealed record SampleResult(IReadOnlyList<TrainingRun> Runs, string ChartPath, IReadOnlyList<ModelOutput> Predictions);
+internal sealed record SampleResult(IReadOnlyList<TrainingRun> Runs, string ChartPath, IReadOnlyList<ImagePrediction> Predictions);

@@ -20,11 +20,12 @@ namespace Ghost.ML;
 /// network is in evaluation mode for the transformer's whole life, so scoring from several threads is safe.
 /// </para>
 /// <para>
-/// Save with <see cref="Save(string)"/> and load with <see cref="Load(MLContext, string, string)"/>; <c>mlContext.Model.Save</c>
-/// cannot store a third-party transformer's weights and throws <see cref="NotSupportedException"/>.
+/// Save with <see cref="Save(string)"/> and load with <see cref="Load(MLContext, string, string)"/>, or save the whole chain
+/// with <c>mlContext.Model.Save</c> and load it with <c>mlContext.Model.Load</c>: the ML.NET model file holds the
+/// same payload.
 /// </para>
 /// </remarks>
-public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDisposable
+public sealed partial class GhostBatchNormClassificationTransformer : ITransformer, IDisposable
 {
     private readonly TrainedClassifier _classifier;
     private readonly ScoringModel _model;
@@ -75,8 +76,9 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
     /// <exception cref="InvalidDataException">The file is not a saved Ghost.ML model.</exception>
     /// <exception cref="NotSupportedException">The file was written by a newer Ghost.ML.</exception>
     /// <exception cref="InvalidOperationException">
-    /// The model was trained by <see cref="GhostBatchNormTrainer"/> (use the overload that takes the model factory), or
-    /// CUDA was asked for and is not available.
+    /// The model was trained by <see cref="GhostBatchNormTrainer"/> and its factory is not registered under the model's
+    /// <see cref="GhostBatchNormTrainer.Options.ModelFactoryName"/> (register it with <see cref="GhostBatchNormModelFactories.Register"/>
+    /// or use the overload that takes the model factory), or CUDA was asked for and is not available.
     /// </exception>
     public static GhostBatchNormClassificationTransformer Load(MLContext mlContext, string path, string device = "auto")
     {
@@ -130,13 +132,6 @@ public sealed class GhostBatchNormClassificationTransformer : ITransformer, IDis
         ArgumentNullException.ThrowIfNull(input);
         return new BatchedScoringDataView(Bind(input.Schema), input, ScoringBatchSize);
     }
-
-    /// <summary>Always throws: ML.NET's model files cannot hold a third-party transformer.</summary>
-    /// <exception cref="NotSupportedException">Always.</exception>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        $"{nameof(GhostBatchNormClassificationTransformer)} cannot be saved with MLContext.Model.Save (ML.NET's model format is closed to third-party transformers). "
-        + $"Save it with transformer.Save(path) and load it with {nameof(GhostBatchNormClassificationTransformer)}.Load(mlContext, path); "
-        + "save the ML.NET transformers before and after it with MLContext.Model.Save.");
 
     /// <summary>Saves the model (weights, label values, input settings) to a versioned zip file.</summary>
     /// <remarks>The file is written beside <paramref name="path"/> first and moved there when complete.</remarks>

@@ -63,8 +63,9 @@ public sealed class GhostBatchNormTrainer : IEstimator<GhostBatchNormClassificat
         ArgumentNullException.ThrowIfNull(input);
         _options.Validate();
         var format = new FloatVectorFormat(SampleShape(input.Schema));
-        return new GhostBatchNormClassificationTransformer(ClassifierTraining.Fit(_environment, nameof(GhostBatchNormTrainer), _options, input,
-            format, TrainedClassifier.CustomArchitecture, (_, classes) => _modelFactory(classes), standardizeInput: false));
+        var classifier = ClassifierTraining.Fit(_environment, nameof(GhostBatchNormTrainer), _options, input,
+            format, TrainedClassifier.CustomArchitecture, (_, classes) => _modelFactory(classes), standardizeInput: false);
+        return new GhostBatchNormClassificationTransformer(classifier with { ModelFactoryName = _options.ModelFactoryName });
     }
 
     /// <summary>The input columns plus Score and PredictedLabel.</summary>
@@ -106,9 +107,22 @@ public sealed class GhostBatchNormTrainer : IEstimator<GhostBatchNormClassificat
         /// </summary>
         public long[]? FeatureShape;
 
+        /// <summary>
+        /// The name the model stores for its network factory, so that <c>mlContext.Model.Load</c> can rebuild the
+        /// network: register the same factory under this name with <see cref="GhostBatchNormModelFactories.Register"/>
+        /// before loading. Null (the default) leaves the model to <see cref="GhostBatchNormClassificationTransformer.Save(string)"/>
+        /// and the <c>Load</c> overload that takes the factory; <c>mlContext.Model.Save</c> then refuses it.
+        /// </summary>
+        public string? ModelFactoryName;
+
         internal override void Validate()
         {
             base.Validate();
+            if (ModelFactoryName is { } name && string.IsNullOrWhiteSpace(name))
+            {
+                throw new ArgumentException($"{nameof(ModelFactoryName)} must be null or a name; it is \"{name}\".", nameof(ModelFactoryName));
+            }
+
             if (FeatureShape is { } shape && (shape.Length == 0 || shape.Any(dimension => dimension < 1)))
             {
                 throw new ArgumentOutOfRangeException(nameof(FeatureShape), $"FeatureShape must list positive dimensions; got [{string.Join(", ", shape)}].");

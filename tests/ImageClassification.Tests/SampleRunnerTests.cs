@@ -1,3 +1,5 @@
+using ImageClassification.Model;
+using Microsoft.ML;
 using SkiaSharp;
 
 namespace ImageClassification.Tests;
@@ -36,10 +38,12 @@ public sealed class SampleRunnerTests
         Assert.HasCount(2, result.Predictions);
         foreach (var prediction in result.Predictions)
         {
-            Assert.IsTrue(File.Exists(prediction.ImagePath));
-            CollectionAssert.Contains(new[] { "cat", "dog" }, prediction.PredictedLabel);
-            Assert.IsTrue(prediction.Confidence is >= 0.5f and <= 1f);
+            Assert.IsTrue(File.Exists(prediction.ImageName));
+            CollectionAssert.Contains(new[] { "cat", "dog" }, prediction.Output.PredictedLabel);
+            Assert.IsTrue(prediction.Output.Confidence is >= 0.5f and <= 1f);
         }
+
+        AssertTheModelFileIsTheWholePipeline(Path.Combine(output.Path, SampleRunner.ModelFileName), result);
 
         StringAssert.Contains(console.Output, $"skipped 1 file(s) that are not images in a class folder: {notes}");
         StringAssert.Contains(console.Output, "epoch 1/1");
@@ -60,8 +64,27 @@ public sealed class SampleRunnerTests
         var run = Assert.ContainsSingle(result.Runs);
         CollectionAssert.AreEqual(new[] { "Ankle_boot", "T-shirt_top" }, run.Evaluation.ClassNames.ToArray());
         Assert.HasCount(4, result.Predictions);
-        StringAssert.StartsWith(result.Predictions[0].ImagePath, "t10k-images-idx3-ubyte.gz#");
+        StringAssert.StartsWith(result.Predictions[0].ImageName, "t10k-images-idx3-ubyte.gz#");
+        AssertTheModelFileIsTheWholePipeline(Path.Combine(output.Path, SampleRunner.ModelFileName), result);
         StringAssert.Contains(console.Output, "12 training and 4 test images, 2 classes");
+    }
+
+    /// <summary>
+    /// model.zip alone, in a fresh MLContext, maps ModelInput (Label, ImageSource) to ModelOutput, and gives the
+    /// sample's predictions bit for bit (which also shows the sample predicted with this run's model).
+    /// </summary>
+    private static void AssertTheModelFileIsTheWholePipeline(string modelPath, SampleResult result)
+    {
+        var mlContext = new MLContext();
+        var model = mlContext.Model.Load(modelPath, out var inputSchema);
+        CollectionAssert.AreEqual(new[] { ColumnNames.Label, ColumnNames.ImageSource }, inputSchema.Select(column => column.Name).ToArray());
+        var engine = mlContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(model);
+        foreach (var prediction in result.Predictions)
+        {
+            var again = engine.Predict(new ModelInput { ImageSource = prediction.Image.ImageSource });
+            Assert.AreEqual(prediction.Output.PredictedLabel, again.PredictedLabel);
+            CollectionAssert.AreEqual(prediction.Output.Score, again.Score);
+        }
     }
 
     // Two ghost batches of two images per step, on the 8×8 test images: seconds per run.

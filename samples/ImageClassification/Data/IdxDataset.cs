@@ -1,54 +1,27 @@
 using ImageClassification.Model;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace ImageClassification.Data;
 
 /// <summary>
-/// Fashion-MNIST in IDX files: every image is encoded as PNG in memory, so the pipeline reads the same kind of
-/// feature column as for image files, without writing 70,000 files to disk.
+/// Fashion-MNIST in IDX files: every image is encoded as PNG in memory, so the pipeline reads the same image bytes
+/// as for image files, without writing 70,000 files to disk.
 /// </summary>
-internal sealed class IdxDataset : ImageDataset
+internal sealed class IdxDataset(string folder, LabeledImage[] train, LabeledImage[] test)
+    : ImageDataset($"IDX data in {folder}", train, test)
 {
-    private readonly EncodedModelInput[] _train;
-    private readonly EncodedModelInput[] _test;
-
-    private IdxDataset(string folder, EncodedModelInput[] train, EncodedModelInput[] test)
-    {
-        Description = $"IDX data in {folder}";
-        _train = train;
-        _test = test;
-        ClassNames = [.. train.Select(row => row.Label).Distinct().Order(StringComparer.Ordinal)];
-    }
-
-    public override string Description { get; }
-
-    public override IReadOnlyList<string> ClassNames { get; }
-
-    public override int TrainCount => _train.Length;
-
-    public override int TestCount => _test.Length;
-
     /// <summary>Reads <c>train-*</c> and <c>t10k-*</c> from a folder in Fashion-MNIST's layout and encodes the images.</summary>
     /// <exception cref="SampleInputException">The folder or a file is missing or malformed.</exception>
     public static IdxDataset Load(string folder) =>
         new(folder, Encode(FashionMnist.ReadTrain(folder)), Encode(FashionMnist.ReadTest(folder)));
 
-    public override IDataView LoadTrain(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(_train);
-
-    public override IDataView LoadTest(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(_test);
-
-    public override IEstimator<ITransformer> LoadImageBytes(MLContext mlContext) => new EstimatorChain<ITransformer>();
-
-    private static EncodedModelInput[] Encode(IdxImageSet images)
+    private static LabeledImage[] Encode(IdxImageSet images)
     {
-        var rows = new EncodedModelInput[images.Count];
-        Parallel.For(0, images.Count, i => rows[i] = new EncodedModelInput
+        var rows = new LabeledImage[images.Count];
+        Parallel.For(0, images.Count, i => rows[i] = new LabeledImage(images.NameOf(i), new ModelInput
         {
             Label = FashionMnist.ClassName(images.LabelAt(i)),
-            ImagePath = images.NameOf(i),
-            ImageBytes = GreyPng.Encode(images.PixelsAt(i), images.Width, images.Height),
-        });
+            ImageSource = GreyPng.Encode(images.PixelsAt(i), images.Width, images.Height),
+        }));
         return rows;
     }
 }

@@ -2,31 +2,29 @@ using Microsoft.ML;
 
 namespace ImageClassification.Data;
 
-/// <summary>A labelled image data set split into training and test images, ready for the pipeline.</summary>
-internal abstract class ImageDataset
+/// <summary>A labelled image data set split into training and test images, held in memory as the pipeline reads them.</summary>
+internal abstract class ImageDataset(string description, IReadOnlyList<LabeledImage> train, IReadOnlyList<LabeledImage> test)
 {
     /// <summary>Where the images come from, for the report.</summary>
-    public abstract string Description { get; }
+    public string Description => description;
 
     /// <summary>The class names, sorted.</summary>
-    public abstract IReadOnlyList<string> ClassNames { get; }
+    public IReadOnlyList<string> ClassNames { get; } = [.. train.Select(image => image.Input.Label).Distinct().Order(StringComparer.Ordinal)];
 
-    public abstract int TrainCount { get; }
+    public IReadOnlyList<LabeledImage> Train => train;
 
-    public abstract int TestCount { get; }
+    public IReadOnlyList<LabeledImage> Test => test;
+
+    public int TrainCount => train.Count;
+
+    public int TestCount => test.Count;
 
     /// <summary>The training images as rows of <see cref="Model.ModelInput"/>.</summary>
-    public abstract IDataView LoadTrain(MLContext mlContext);
+    public IDataView LoadTrain(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(train.Select(image => image.Input));
 
     /// <summary>The test images as rows of <see cref="Model.ModelInput"/>.</summary>
-    public abstract IDataView LoadTest(MLContext mlContext);
+    public IDataView LoadTest(MLContext mlContext) => mlContext.Data.LoadFromEnumerable(test.Select(image => image.Input));
 
     /// <summary>A short name for an image in reports.</summary>
-    public virtual string DisplayName(string imagePath) => imagePath;
-
-    /// <summary>
-    /// The pipeline step that fills <see cref="Model.ColumnNames.ImageBytes"/>: <c>LoadRawImageBytes</c> for files,
-    /// nothing for images already in memory.
-    /// </summary>
-    public abstract IEstimator<ITransformer> LoadImageBytes(MLContext mlContext);
+    public virtual string DisplayName(string name) => name;
 }

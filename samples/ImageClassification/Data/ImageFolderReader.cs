@@ -16,7 +16,7 @@ internal static class ImageFolderReader
     private static readonly HashSet<string> ImageExtensions =
         new(StringComparer.OrdinalIgnoreCase) { ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp" };
 
-    /// <summary>Finds the images, checks that each can be decoded, and splits them.</summary>
+    /// <summary>Finds the images, reads them, checks that each can be decoded, and splits them.</summary>
     /// <param name="folder">The data folder.</param>
     /// <param name="seed">Seeds the split when the folder has none.</param>
     /// <exception cref="SampleInputException">
@@ -37,7 +37,7 @@ internal static class ImageFolderReader
             ? (ReadClassFolders(trainFolder, skipped), ReadClassFolders(testFolder, skipped))
             : Split(ReadClassFolders(folder, skipped), seed);
 
-        string[] classNames = [.. train.Select(row => row.Label).Distinct().Order(StringComparer.Ordinal)];
+        string[] classNames = [.. train.Select(image => image.Input.Label).Distinct().Order(StringComparer.Ordinal)];
         if (classNames.Length == 0)
         {
             throw new SampleInputException(
@@ -55,20 +55,20 @@ internal static class ImageFolderReader
             throw new SampleInputException($"No test images in {testFolder}: it needs one subfolder of images per class.");
         }
 
-        var unknown = test.FirstOrDefault(row => Array.BinarySearch(classNames, row.Label, StringComparer.Ordinal) < 0);
+        var unknown = test.FirstOrDefault(image => Array.BinarySearch(classNames, image.Input.Label, StringComparer.Ordinal) < 0);
         if (unknown is not null)
         {
-            throw new SampleInputException($"Class '{unknown.Label}' has test images but no training images ({unknown.ImagePath}).");
+            throw new SampleInputException($"Class '{unknown.Input.Label}' has test images but no training images ({unknown.Name}).");
         }
 
         var layout = hasOwnSplit ? "its own train/test split" : $"{TestFraction:P0} of each class held out for test";
-        return new ImageFolderDataset(folder, $"{folder} ({layout})", classNames, train, test, skipped);
+        return new ImageFolderDataset(folder, $"{folder} ({layout})", train, test, skipped);
     }
 
-    private static List<ModelInput> ReadClassFolders(string folder, List<string> skipped)
+    private static List<LabeledImage> ReadClassFolders(string folder, List<string> skipped)
     {
         skipped.AddRange(Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal));
-        var rows = new List<ModelInput>();
+        var rows = new List<LabeledImage>();
         foreach (var classFolder in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal))
         {
             var label = Path.GetFileName(classFolder);
@@ -80,30 +80,33 @@ internal static class ImageFolderReader
                     continue;
                 }
 
-                EnsureDecodable(file);
-                rows.Add(new ModelInput { Label = label, ImagePath = file });
+                rows.Add(new LabeledImage(file, new ModelInput { Label = label, ImageSource = ReadImage(file) }));
             }
         }
 
         return rows;
     }
 
-    // Reads only the header: cheap enough for every file, and it catches files that merely carry an image extension.
-    private static void EnsureDecodable(string file)
+    // The header check is cheap enough for every file, and it catches files that merely carry an image extension.
+    private static byte[] ReadImage(string file)
     {
-        using var codec = SKCodec.Create(file);
+        var bytes = File.ReadAllBytes(file);
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = SKCodec.Create(data);
         if (codec is null || codec.Info.Width == 0 || codec.Info.Height == 0)
         {
             throw new SampleInputException($"Cannot read image {file}: it is not a valid PNG, JPEG, BMP, GIF or WebP file.");
         }
+
+        return bytes;
     }
 
-    private static (List<ModelInput> Train, List<ModelInput> Test) Split(List<ModelInput> rows, int seed)
+    private static (List<LabeledImage> Train, List<LabeledImage> Test) Split(List<LabeledImage> rows, int seed)
     {
         var random = new Random(seed);
-        var train = new List<ModelInput>();
-        var test = new List<ModelInput>();
-        foreach (var byClass in rows.GroupBy(row => row.Label))
+        var train = new List<LabeledImage>();
+        var test = new List<LabeledImage>();
+        foreach (var byClass in rows.GroupBy(image => image.Input.Label))
         {
             var images = byClass.ToArray();
             if (images.Length < 2)

@@ -6,11 +6,8 @@ public static class ColumnNames
     /// <summary>The class name; a key after <c>MapValueToKey</c>.</summary>
     public const string Label = "Label";
 
-    /// <summary>The image file path.</summary>
-    public const string ImagePath = "ImagePath";
-
-    /// <summary>The encoded image bytes (PNG, JPEG, ...), the classifier's feature column.</summary>
-    public const string ImageBytes = "ImageBytes";
+    /// <summary>The encoded image bytes (PNG, JPEG, ...), the classifier's feature column, named as in Model Builder.</summary>
+    public const string ImageSource = "ImageSource";
 
     /// <summary>The class probabilities.</summary>
     public const string Score = "Score";

@@ -1,37 +1,41 @@
-using Ghost.ML;
-using ImageClassification.Data;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
 namespace ImageClassification.Model;
 
-/// <summary>The consumption part: load a saved model and predict.</summary>
+/// <summary>The consumption part, as Model Builder generates it: load the saved pipeline once and predict.</summary>
 internal static partial class ImageClassifierModel
 {
-    /// <summary>
-    /// Saves the trained classifier to <paramref name="modelPath"/>. Only the classifier needs saving: the steps
-    /// around it are stateless and <see cref="LoadModel"/> rebuilds them.
-    /// </summary>
-    public static void SaveModel(TransformerChain<Microsoft.ML.Transforms.KeyToValueMappingTransformer> model, string modelPath) =>
-        model.OfType<GhostBatchNormClassificationTransformer>().Single().Save(modelPath);
+    private static string s_modelPath = Path.GetFullPath("model.zip");
+
+    private static Lazy<PredictionEngine<ModelInput, ModelOutput>> s_predictEngine = CreateLazyEngine();
 
     /// <summary>
-    /// Loads a classifier saved by <see cref="SaveModel"/> and puts it between the image loading step of
-    /// <paramref name="dataset"/> and <c>MapKeyToValue</c>, so that it maps <see cref="ModelInput"/> rows to
-    /// <see cref="ModelOutput"/> rows.
+    /// The model file <c>mlContext.Model.Save</c> wrote (default: <c>model.zip</c> in the working folder). Setting it
+    /// makes the next <see cref="Predict"/> load that file.
     /// </summary>
-    /// <param name="inputSchemaSource">Any rows of the data to predict; only its schema is read.</param>
-    public static TransformerChain<ITransformer> LoadModel(
-        MLContext mlContext, string modelPath, ImageDataset dataset, IDataView inputSchemaSource)
+    public static string ModelPath
     {
-        var classifier = GhostBatchNormClassificationTransformer.Load(mlContext, modelPath);
-        var loadImageBytes = dataset.LoadImageBytes(mlContext).Fit(inputSchemaSource);
-        var scored = classifier.Transform(loadImageBytes.Transform(inputSchemaSource));
-        var keyToValue = mlContext.Transforms.Conversion.MapKeyToValue(ColumnNames.PredictedLabel).Fit(scored);
-        return new TransformerChain<ITransformer>(loadImageBytes, classifier, keyToValue);
+        get => s_modelPath;
+        set
+        {
+            s_modelPath = Path.GetFullPath(value);
+            s_predictEngine = CreateLazyEngine();
+        }
     }
 
-    /// <summary>Predicts the class of each image, in one batched pass.</summary>
-    public static IReadOnlyList<ModelOutput> Predict(MLContext mlContext, ITransformer model, IDataView images) =>
-        [.. mlContext.Data.CreateEnumerable<ModelOutput>(model.Transform(images), reuseRowObject: false)];
+    /// <summary>
+    /// Predicts the class of one image. The first call loads the model; <c>PredictionEngine</c> is not thread-safe,
+    /// so call this from one thread at a time (or use a PredictionEnginePool in a web app).
+    /// </summary>
+    public static ModelOutput Predict(ModelInput input) => s_predictEngine.Value.Predict(input);
+
+    private static Lazy<PredictionEngine<ModelInput, ModelOutput>> CreateLazyEngine() => new(CreatePredictEngine, isThreadSafe: true);
+
+    // The whole pipeline comes back from the file: no Ghost.ML call is needed, ML.NET finds the classifier's loader.
+    private static PredictionEngine<ModelInput, ModelOutput> CreatePredictEngine()
+    {
+        var mlContext = new MLContext();
+        ITransformer mlModel = mlContext.Model.Load(s_modelPath, out _);
+        return mlContext.Model.CreatePredictionEngine<ModelInput, ModelOutput>(mlModel);
+    }
 }

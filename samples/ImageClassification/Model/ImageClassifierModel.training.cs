@@ -6,12 +6,12 @@ using Microsoft.ML.Transforms;
 
 namespace ImageClassification.Model;
 
-/// <summary>The training part: the pipeline and how it is fitted.</summary>
+/// <summary>The training part: the pipeline, how it is fitted, and how it is saved.</summary>
 internal static partial class ImageClassifierModel
 {
     /// <summary>
-    /// Fits <c>MapValueToKey → LoadRawImageBytes → GhostBatchNormImageClassifier → MapKeyToValue</c> on the
-    /// training images; the test images serve as the validation set for the per-epoch curves (they are not trained on).
+    /// Fits <c>MapValueToKey → GhostBatchNormImageClassifier → MapKeyToValue</c> on the training images; the test
+    /// images serve as the validation set for the per-epoch curves (they are not trained on).
     /// </summary>
     /// <param name="onEpoch">Called after each epoch with its loss, accuracy and speed.</param>
     public static TransformerChain<KeyToValueMappingTransformer> Train(
@@ -19,11 +19,11 @@ internal static partial class ImageClassifierModel
         CancellationToken cancellationToken)
     {
         var trainData = dataset.LoadTrain(mlContext);
-        var validationSet = BuildPreprocessing(mlContext, dataset).Fit(trainData).Transform(dataset.LoadTest(mlContext));
-        var pipeline = BuildPipeline(mlContext, dataset, new GhostBatchNormImageClassifier.Options
+        var validationSet = BuildPreprocessing(mlContext).Fit(trainData).Transform(dataset.LoadTest(mlContext));
+        var pipeline = BuildPipeline(mlContext, new GhostBatchNormImageClassifier.Options
         {
             LabelColumnName = ColumnNames.Label,
-            FeatureColumnName = ColumnNames.ImageBytes,
+            FeatureColumnName = ColumnNames.ImageSource,
             ScoreColumnName = ColumnNames.Score,
             PredictedLabelColumnName = ColumnNames.PredictedLabel,
             Architecture = settings.Architecture,
@@ -40,16 +40,17 @@ internal static partial class ImageClassifierModel
         return pipeline.Fit(trainData);
     }
 
-    /// <summary>The whole training pipeline, Model Builder style.</summary>
-    public static EstimatorChain<KeyToValueMappingTransformer> BuildPipeline(
-        MLContext mlContext, ImageDataset dataset, GhostBatchNormImageClassifier.Options options) =>
-        BuildPreprocessing(mlContext, dataset)
+    /// <summary>The whole training pipeline, Model Builder style: it starts from <see cref="ModelInput"/>'s columns.</summary>
+    public static EstimatorChain<KeyToValueMappingTransformer> BuildPipeline(MLContext mlContext, GhostBatchNormImageClassifier.Options options) =>
+        BuildPreprocessing(mlContext)
             .Append(mlContext.MulticlassClassification.Trainers.GhostBatchNormImageClassification(options))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue(ColumnNames.PredictedLabel));
 
+    /// <summary>Saves the whole fitted pipeline, classifier included, as one ML.NET model file.</summary>
+    public static void SaveModel(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string modelPath) =>
+        mlContext.Model.Save(model, inputSchema, modelPath);
+
     // Sorting the keys by value makes the class order (and so the tables) independent of the row order.
-    private static EstimatorChain<ITransformer> BuildPreprocessing(MLContext mlContext, ImageDataset dataset) =>
-        mlContext.Transforms.Conversion
-            .MapValueToKey(ColumnNames.Label, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue)
-            .Append(dataset.LoadImageBytes(mlContext));
+    private static ValueToKeyMappingEstimator BuildPreprocessing(MLContext mlContext) =>
+        mlContext.Transforms.Conversion.MapValueToKey(ColumnNames.Label, keyOrdinality: ValueToKeyMappingEstimator.KeyOrdinality.ByValue);
 }

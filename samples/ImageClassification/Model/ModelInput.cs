@@ -2,14 +2,14 @@ using Microsoft.ML.Data;
 
 namespace ImageClassification.Model;
 
-/// <summary>One labelled image: the model's input, as in Model Builder's generated code.</summary>
-public class ModelInput
+/// <summary>One labelled image: the model's input, as in Model Builder's generated image classification code.</summary>
+public sealed class ModelInput
 {
-    /// <summary>The class name (for a folder of images, the name of the image's class folder).</summary>
+    /// <summary>The class name (for a folder of images, the name of the image's class folder); empty when predicting.</summary>
     [ColumnName(ColumnNames.Label)]
     public string Label { get; set; } = "";
 
-    /// <summary>The image file, or for images held in memory a readable name such as <c>t10k-images-idx3-ubyte.gz#17</c>.</summary>
-    [ColumnName(ColumnNames.ImagePath)]
-    public string ImagePath { get; set; } = "";
+    /// <summary>The encoded image: the bytes of a PNG, JPEG, BMP, GIF or WebP file.</summary>
+    [ColumnName(ColumnNames.ImageSource)]
+    public byte[] ImageSource { get; set; } = [];
 }

@@ -5,19 +5,11 @@ namespace ImageClassification.Model;
 /// <summary>A prediction for one image, as in Model Builder's generated code.</summary>
 public sealed class ModelOutput
 {
-    /// <summary>The image the prediction is for.</summary>
-    [ColumnName(ColumnNames.ImagePath)]
-    public string ImagePath { get; set; } = "";
-
-    /// <summary>The true class name.</summary>
-    [ColumnName(ColumnNames.Label)]
-    public string Label { get; set; } = "";
-
     /// <summary>The predicted class name.</summary>
     [ColumnName(ColumnNames.PredictedLabel)]
     public string PredictedLabel { get; set; } = "";
 
-    /// <summary>The probability of each class, in the order of the label's key values.</summary>
+    /// <summary>The probability of each class, in the order of the label's key values (the class names, sorted).</summary>
     [ColumnName(ColumnNames.Score)]
     public float[] Score { get; set; } = [];
 

@@ -1,4 +1,3 @@
-using ImageClassification.Model;
 using Spectre.Console;
 
 namespace ImageClassification.Reporting;
@@ -6,7 +5,7 @@ namespace ImageClassification.Reporting;
 /// <summary>Prints predictions: image, true label, predicted label and confidence.</summary>
 internal static class PredictionReport
 {
-    public static void Write(IAnsiConsole console, string title, IReadOnlyList<ModelOutput> predictions, Func<string, string> displayName)
+    public static void Write(IAnsiConsole console, string title, IReadOnlyList<ImagePrediction> predictions, Func<string, string> displayName)
     {
         var table = new Table().Title(Markup.Escape(title))
             .AddColumn("Image")
@@ -15,12 +14,12 @@ internal static class PredictionReport
             .AddColumn(new TableColumn("Confidence").RightAligned());
         foreach (var prediction in predictions)
         {
-            var color = prediction.PredictedLabel == prediction.Label ? "green" : "red";
+            var color = prediction.Output.PredictedLabel == prediction.Image.Label ? "green" : "red";
             table.AddRow(
-                Markup.Escape(displayName(prediction.ImagePath)),
-                Markup.Escape(prediction.Label),
-                $"[{color}]{Markup.Escape(prediction.PredictedLabel)}[/]",
-                $"{prediction.Confidence:P1}");
+                Markup.Escape(displayName(prediction.ImageName)),
+                Markup.Escape(prediction.Image.Label),
+                $"[{color}]{Markup.Escape(prediction.Output.PredictedLabel)}[/]",
+                $"{prediction.Output.Confidence:P1}");
         }
 
         console.Write(table);

@@ -22,6 +22,9 @@ internal sealed record TrainedClassifier : IDisposable
     /// <summary>A <c>ResNetArchitecture</c> name, or <see cref="CustomArchitecture"/>.</summary>
     public required string Architecture { get; init; }
 
+    /// <summary>For a <see cref="CustomArchitecture"/>: the name its factory is registered under (<see cref="GhostBatchNormModelFactories"/>), or null.</summary>
+    public string? ModelFactoryName { get; init; }
+
     /// <summary>Samples per ghost batch the network was trained with; 0 for plain BatchNorm.</summary>
     public required int GhostBatchSize { get; init; }
 

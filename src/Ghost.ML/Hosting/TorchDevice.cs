@@ -47,6 +47,24 @@ internal static class TorchDevice
         return torch.device(DeviceType.CUDA, index);
     }
 
+    /// <summary>
+    /// The device by ML.NET's rule (<c>MLContext.GpuDeviceId</c>, <c>MLContext.FallbackToCpu</c>), used where ML.NET
+    /// creates the component (mlContext.Model.Load): the CPU unless a GPU is named.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A GPU is named, CUDA is not available and falling back to the CPU is off.</exception>
+    public static Device ForMLContext(int? gpuDeviceId, bool fallbackToCpu)
+    {
+        if (gpuDeviceId is not { } gpu || (fallbackToCpu && !cuda.is_available()))
+        {
+            return CPU;
+        }
+
+        return cuda.is_available()
+            ? torch.device(DeviceType.CUDA, gpu)
+            : throw new InvalidOperationException(
+                $"MLContext.GpuDeviceId is {gpu} but CUDA is not available: reference the CUDA TorchSharp backend (TorchSharp-cuda-linux or TorchSharp-cuda-windows) and check the driver, set MLContext.FallbackToCpu, or leave GpuDeviceId null for the CPU.");
+    }
+
     private static bool IsAuto(string device) => device.Equals(Auto, StringComparison.OrdinalIgnoreCase);
 
     private static bool IsCpu(string device) => device.Equals("cpu", StringComparison.OrdinalIgnoreCase);

@@ -25,7 +25,7 @@ internal static class ClassifierPackage
     /// <param name="modelFactory">Rebuilds the network for a class count; required for a custom network, optional for a ResNet.</param>
     /// <exception cref="InvalidDataException">The stream is not a saved Ghost.ML model.</exception>
     /// <exception cref="NotSupportedException">The model was saved in a newer format.</exception>
-    /// <exception cref="InvalidOperationException">The network is custom and no factory was given.</exception>
+    /// <exception cref="InvalidOperationException">The network is custom, no factory was given and none is registered under its name.</exception>
     public static TrainedClassifier Load(Stream stream, Device device, Func<int, nn.Module<Tensor, Tensor>>? modelFactory) =>
         ModelPackage.Load(stream, manifest =>
         {
@@ -50,6 +50,7 @@ internal static class ClassifierPackage
             LibraryVersion = typeof(ClassifierPackage).Assembly.GetName().Version?.ToString() ?? string.Empty,
             TorchSharpVersion = typeof(torch).Assembly.GetName().Version?.ToString() ?? string.Empty,
             Architecture = classifier.Architecture,
+            ModelFactoryName = classifier.ModelFactoryName,
             ClassCount = classes.Count,
             LabelValueType = ClassLabels.NameOfType(classes.ValueType),
             LabelValues = classes.Values?.ToArray(),
@@ -74,6 +75,7 @@ internal static class ClassifierPackage
             Network = network,
             Device = device,
             Architecture = manifest.Architecture,
+            ModelFactoryName = manifest.ModelFactoryName,
             GhostBatchSize = manifest.GhostBatchSize,
             Input = input,
             Classes = new ClassLabels(manifest.ClassCount, ClassLabels.TypeFromName(manifest.LabelValueType), manifest.LabelValues),
@@ -103,8 +105,10 @@ internal static class ClassifierPackage
 
         if (manifest.Architecture == TrainedClassifier.CustomArchitecture)
         {
-            throw new InvalidOperationException(
-                "The model was trained by GhostBatchNormTrainer with a custom network: load it with GhostBatchNormClassificationTransformer.Load(mlContext, path, modelFactory), passing the same factory.");
+            return manifest.ModelFactoryName is { } name
+                ? GhostBatchNormModelFactories.Get(name)(manifest.ClassCount)
+                : throw new InvalidOperationException(
+                    "The model was trained by GhostBatchNormTrainer with a custom network: load it with GhostBatchNormClassificationTransformer.Load(mlContext, path, modelFactory), passing the same factory.");
         }
 
         if (!Enum.TryParse<ResNetArchitecture>(manifest.Architecture, out var architecture) || !Enum.IsDefined(architecture) || manifest.SampleShape.Length != 3)

@@ -27,6 +27,9 @@ internal sealed class ModelManifest
     /// <summary>A <c>ResNetArchitecture</c> name, or <see cref="Classification.TrainedClassifier.CustomArchitecture"/>.</summary>
     public string Architecture { get; set; } = string.Empty;
 
+    /// <summary>For a custom network: the name its factory is registered under, or null (older files have none).</summary>
+    public string? ModelFactoryName { get; set; }
+
     /// <summary>Number of classes.</summary>
     public int ClassCount { get; set; }
 

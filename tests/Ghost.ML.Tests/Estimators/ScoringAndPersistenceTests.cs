@@ -138,15 +138,6 @@ public sealed class ScoringAndPersistenceTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
-    public void ModelSaveOfAChainExplainsWhatToCallInstead()
-    {
-        var chain = new TransformerChain<ITransformer>(s_classifier);
-        using var stream = new MemoryStream();
-        var error = Assert.ThrowsExactly<NotSupportedException>(() => s_mlContext.Model.Save(chain, s_data.Schema, stream));
-        StringAssert.Contains(error.Message, "transformer.Save(path)");
-    }
-
-    [TestMethod]
     public void LoadingSomethingElseThrowsInvalidData()
     {
         using var notAZip = new MemoryStream([1, 2, 3, 4]);
