@@ -79,10 +79,14 @@ internal static class SampleCommandLine
         output.HelpName = "folder";
         var seed = InRange(0, int.MaxValue, WithDefault("--seed", "Seed for the split, the weights and the shuffling.", Defaults.Seed));
         var compare = new Option<bool>("--compare") { Description = "Also train the same configuration with plain BatchNorm and compare both." };
+        var exportOnnx = new Option<bool>("--export-onnx")
+        {
+            Description = "Also write model.onnx (pixels 0-255 in, probabilities out, class names in its metadata) and report ONNX Runtime's test accuracy.",
+        };
 
         var root = new RootCommand("Trains a ResNet with Ghost BatchNorm on a folder of images, evaluates it, saves it, and predicts with it.")
         {
-            data, idx, epochs, batchSize, ghostBatchSize, architecture, imageSize, output, seed, compare,
+            data, idx, epochs, batchSize, ghostBatchSize, architecture, imageSize, output, seed, compare, exportOnnx,
             ExportSubsetCommand.Create(console),
         };
         root.Validators.Add(result =>
@@ -107,6 +111,7 @@ internal static class SampleCommandLine
                     OutputFolder = parseResult.GetRequiredValue(output),
                     Seed = parseResult.GetValue(seed),
                     Compare = parseResult.GetValue(compare),
+                    ExportOnnx = parseResult.GetValue(exportOnnx),
                 },
                 cancellationToken);
         })));
