@@ -7,13 +7,15 @@ using Ghost.ML.Benchmarks.Accuracy;
 using Ghost.ML.Benchmarks.Allocator;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
+using Ghost.ML.Benchmarks.Onnx;
 using Ghost.ML.Benchmarks.Reporting;
 using Ghost.ML.Benchmarks.Training;
 using Ghost.ML.Torch.Models;
 
 // Commands: quick (the ./build.sh bench default), layers (BenchmarkDotNet), check (interleaved layer comparison),
 // step (training step time and memory), memory (peak memory per process), allocator (glibc malloc settings),
-// estimator (ML.NET training throughput), scoring (batched Transform), accuracy (Fashion-MNIST study).
+// estimator (ML.NET training throughput), scoring (batched Transform), onnx (ONNX Runtime vs TorchSharp scoring),
+// accuracy (Fashion-MNIST study).
 var fullOption = new Option<bool>("--full") { Description = "Every shape with G in {8, 16, 32, 64}, not just the two goal cases." };
 var roundsOption = new Option<int>("--rounds") { Description = "Timed interleaved rounds.", DefaultValueFactory = _ => 7 };
 var architectureOption = new Option<ResNetArchitecture>("--architecture") { Description = "Model of the training step.", DefaultValueFactory = _ => ResNetArchitecture.ResNet20 };
@@ -190,6 +192,23 @@ scoring.SetAction(parse =>
     Report.Scoring(options, rowImages, ScoringThroughput.Measure(options, rowImages));
 });
 
+var onnx = new Command("onnx", "ONNX Runtime on the exported model vs the TorchSharp transformer, batched; deployment size of both.") { scoringImagesOption };
+foreach (var option in estimatorOptions)
+{
+    onnx.Options.Add(option);
+}
+
+onnx.SetAction(parse =>
+{
+    Report.Machine();
+    var options = EstimatorOptionsOf(parse, scoringImagesOption);
+    Report.Onnx(options, OnnxScoringComparison.Measure(options),
+    [
+        DeploymentSize.Measure("TorchSharp + libtorch (CPU)", DeploymentSize.TorchSharpPackages),
+        DeploymentSize.Measure("ONNX Runtime + OnnxTransformer", DeploymentSize.OnnxPackages),
+    ]);
+});
+
 root.Subcommands.Add(quick);
 root.Subcommands.Add(layers);
 root.Subcommands.Add(check);
@@ -201,6 +220,7 @@ root.Subcommands.Add(memoryChild);
 root.Subcommands.Add(estimator);
 root.Subcommands.Add(estimatorChild);
 root.Subcommands.Add(scoring);
+root.Subcommands.Add(onnx);
 root.Subcommands.Add(accuracy);
 return root.Parse(args).Invoke();
 

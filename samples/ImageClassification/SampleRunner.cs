@@ -112,12 +112,26 @@ internal sealed class SampleRunner(IAnsiConsole console)
         var modelPath = Path.Combine(settings.OutputFolder, modelFileName);
         ImageClassifierModel.SaveModel(mlContext, model, dataset.LoadTrain(mlContext).Schema, modelPath);
         var evaluation = ImageClassifierModel.Evaluate(mlContext, model, dataset.LoadTest(mlContext));
-        var run = new TrainingRun(name, history, evaluation, stopwatch.Elapsed, modelPath);
+        var run = new TrainingRun(name, history, evaluation, stopwatch.Elapsed, modelPath,
+            settings.ExportOnnx ? ExportOnnx(model, modelPath, dataset) : null);
         EvaluationReport.WriteSummary(console, run);
         EvaluationReport.WritePerClass(console, evaluation);
         EvaluationReport.WriteConfusionMatrix(console, evaluation);
         console.MarkupLineInterpolated($"Model saved: [bold]{modelPath}[/]");
+        if (run.Onnx is { } onnx)
+        {
+            console.MarkupLineInterpolated($"ONNX model saved: [bold]{onnx.ModelPath}[/] (input pixels 0-255, output Score; run by ONNX Runtime without libtorch)");
+        }
+
         return run;
+    }
+
+    // Next to model.zip, as model.onnx; scored by ONNX Runtime on the test images as a deployment without Ghost.ML would.
+    private static OnnxRun ExportOnnx(ITransformer model, string modelPath, ImageDataset dataset)
+    {
+        var onnxPath = Path.ChangeExtension(modelPath, ".onnx");
+        ImageClassifierModel.ExportOnnx(model, onnxPath);
+        return new OnnxRun(onnxPath, ImageClassifierModel.OnnxAccuracy(onnxPath, dataset.Test));
     }
 
     // Predicts as an application would: one ModelInput at a time, from the file alone, through Model Builder's Predict.

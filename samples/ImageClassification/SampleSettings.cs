@@ -39,4 +39,7 @@ internal sealed record SampleSettings
 
     /// <summary>Also train with plain BatchNorm (GhostBatchSize 0) and compare the two.</summary>
     public bool Compare { get; init; }
+
+    /// <summary>Also write each model as ONNX (model.onnx) and measure its test accuracy with ONNX Runtime.</summary>
+    public bool ExportOnnx { get; init; }
 }

@@ -1,4 +1,5 @@
 using Ghost.ML.Classification;
+using Ghost.ML.Export;
 using Ghost.ML.Hosting;
 using Ghost.ML.Persistence;
 using Ghost.ML.Scoring;
@@ -147,6 +148,44 @@ public sealed partial class GhostBatchNormClassificationTransformer : ITransform
         ArgumentNullException.ThrowIfNull(stream);
         ObjectDisposedException.ThrowIf(_disposed, this);
         ClassifierPackage.Save(stream, _classifier with { ScoringBatchSize = ScoringBatchSize });
+    }
+
+    /// <summary>
+    /// Saves the model as ONNX, from pixels (or feature values) to class probabilities, to score with ONNX Runtime or
+    /// ML.NET's <c>ApplyOnnxModel</c> without Ghost.ML or libtorch.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Input <c>input</c>, float32 with a dynamic batch size N: for images [N, C, ImageHeight, ImageWidth], pixel
+    /// values 0–255 as decoded and resized, grey (C = 1) or R, G, B (C = 3) as the model was trained; for a float
+    /// vector column, its values unchanged, reshaped to [N, ..sample shape]. The scaling and per-channel
+    /// standardization the transformer applies are inside the graph, BatchNorm is folded into the layers before it.
+    /// Output <c>Score</c>: float32 [N, classes], the probabilities this transformer's Score column holds.
+    /// </para>
+    /// <para>
+    /// Metadata (<c>metadata_props</c>): <c>ghostml.class_names</c>, the label values as a JSON array of strings
+    /// (element i is Score slot i; absent when the label had no key values), <c>ghostml.label_type</c>,
+    /// <c>ghostml.label_column</c>, <c>ghostml.feature_column</c>, <c>ghostml.input</c> (<c>pixels_0_255</c> or
+    /// <c>feature_vector</c>), <c>ghostml.architecture</c> and <c>ghostml.ghost_batch_size</c>.
+    /// </para>
+    /// </remarks>
+    /// <param name="path">The file to write (replaced if it exists).</param>
+    /// <exception cref="NotSupportedException">The network has a module the ONNX exporter does not support (the message names it); nothing is written.</exception>
+    public void SaveAsOnnx(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ClassifierOnnxExport.Save(_classifier, path);
+    }
+
+    /// <inheritdoc cref="SaveAsOnnx(string)"/>
+    /// <param name="stream">A writable stream; it stays open.</param>
+    /// <exception cref="ArgumentException"><paramref name="stream"/> is not writable.</exception>
+    public void SaveAsOnnx(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ClassifierOnnxExport.Save(_classifier, stream);
     }
 
     /// <summary>Releases the network's native memory.</summary>

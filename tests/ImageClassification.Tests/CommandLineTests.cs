@@ -12,7 +12,7 @@ public sealed class CommandLineTests
         var (exitCode, output, _) = Run("--help");
 
         Assert.AreEqual(0, exitCode);
-        foreach (var option in new[] { "--data", "--idx", "--epochs", "--batch-size", "--ghost-batch-size", "--architecture", "--image-size", "--output", "--seed", "--compare", "--pretrained" })
+        foreach (var option in new[] { "--data", "--idx", "--epochs", "--batch-size", "--ghost-batch-size", "--architecture", "--image-size", "--output", "--seed", "--compare", "--pretrained", "--export-onnx" })
         {
             StringAssert.Contains(output, option);
         }

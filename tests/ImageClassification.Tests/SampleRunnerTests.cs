@@ -88,6 +88,29 @@ public sealed class SampleRunnerTests
         StringAssert.Contains(console.Output, "12 training and 4 test images, 2 classes");
     }
 
+    [TestMethod]
+    public void Export_onnx_writes_model_onnx_whose_test_accuracy_through_onnx_runtime_is_the_transformers()
+    {
+        using var data = new TempFolder();
+        using var output = new TempFolder();
+        TinyImages.WriteClasses(data, "", 6, "cat", "dog");
+        var console = new RecordingConsole();
+
+        var result = new SampleRunner(console.Console).Run(
+            OneQuickEpoch(output) with { DataFolder = data.Path, Compare = true, ExportOnnx = true }, CancellationToken.None);
+
+        Assert.AreEqual(Path.Combine(output.Path, "model.onnx"), result.Runs[0].Onnx?.ModelPath);
+        Assert.AreEqual(Path.Combine(output.Path, "model-batchnorm.onnx"), result.Runs[1].Onnx?.ModelPath);
+        foreach (var run in result.Runs)
+        {
+            Assert.IsTrue(File.Exists(run.Onnx!.ModelPath));
+            Assert.AreEqual(run.Evaluation.Metrics.MicroAccuracy, run.Onnx.TestAccuracy, 1e-9, $"{run.Name}: the same test images classified the same");
+        }
+
+        StringAssert.Contains(console.Output, "Micro accuracy, ONNX Runtime");
+        StringAssert.Contains(console.Output, "ONNX model saved");
+    }
+
     /// <summary>
     /// model.zip alone, in a fresh MLContext, maps ModelInput (Label, ImageSource) to ModelOutput, and gives the
     /// sample's predictions bit for bit (which also shows the sample predicted with this run's model).

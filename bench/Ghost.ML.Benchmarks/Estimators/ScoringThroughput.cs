@@ -60,7 +60,7 @@ internal static class ScoringThroughput
     }
 
     /// <summary>The images as network input (decoded, standardised), in batches of <paramref name="batchSize"/>.</summary>
-    private static List<Tensor> Decode(TrainedClassifier network, Tensor pixels, int batchSize)
+    internal static List<Tensor> Decode(TrainedClassifier network, Tensor pixels, int batchSize)
     {
         var count = (int)pixels.shape[0];
         return Enumerable.Range(0, (count + batchSize - 1) / batchSize)
@@ -80,7 +80,8 @@ internal static class ScoringThroughput
         }
     }
 
-    private static void Forward(TrainedClassifier network, IEnumerable<Tensor> batches)
+    /// <summary>The network and the softmax on each batch, in inference mode.</summary>
+    internal static void Forward(TrainedClassifier network, IEnumerable<Tensor> batches)
     {
         using var inference = inference_mode();
         foreach (var batch in batches)

@@ -3,6 +3,7 @@ using Ghost.ML.Benchmarks.Allocator;
 using Ghost.ML.Benchmarks.Data;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
+using Ghost.ML.Benchmarks.Onnx;
 using Ghost.ML.Benchmarks.Training;
 using Spectre.Console;
 
@@ -117,6 +118,31 @@ internal static class Report
         table.AddRow("bare forward, decoded batches of 256, inference mode", Rate(result.BareImagesPerSecond), $"{Ratio(result.BatchedOverBare)} (goal ≥ 0.9)");
         table.AddRow("bare forward, one decoded image per pass, inference mode", Rate(result.BareSingleImagesPerSecond), Ratio(result.BatchedImagesPerSecond / result.BareSingleImagesPerSecond));
         AnsiConsole.Write(table);
+    }
+
+    /// <summary>ONNX Runtime against the TorchSharp transformer on the same images, and what each runtime ships.</summary>
+    public static void Onnx(EstimatorOptions options, OnnxScoringResult result, IReadOnlyList<DeploymentSize> sizes)
+    {
+        var table = new Table()
+            .Title($"Scoring ResNet-20, {options.Images} PNG images 28×28, batches of 256, G = {options.GhostBatchSize} ({options.Rounds} interleaved rounds)")
+            .AddColumns("", "images/s", "ONNX Runtime over TorchSharp");
+        table.AddRow("TorchSharp: Transform, ScoringBatchSize 256 (PNG decode included)", Rate(result.TransformImagesPerSecond), "");
+        table.AddRow("ONNX Runtime: the same PNGs decoded in parallel, then batches of 256", Rate(result.OnnxDecodedImagesPerSecond), Ratio(result.OnnxDecodedImagesPerSecond / result.TransformImagesPerSecond));
+        table.AddRow("TorchSharp: bare network on decoded batches, inference mode", Rate(result.BareTorchImagesPerSecond), "");
+        table.AddRow("ONNX Runtime: bare session on decoded pixel batches", Rate(result.BareOnnxImagesPerSecond), Ratio(result.BareOnnxImagesPerSecond / result.BareTorchImagesPerSecond));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated(
+            $"[bold]Agreement:[/] largest probability difference {result.LargestScoreDifference:G3}, same predicted classes: {result.SamePredictions}");
+
+        var sizeTable = new Table().Title($"Deployment size on {System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier} (files of the packages, from this build's output)")
+            .AddColumns("runtime", "packages", "files", "MiB");
+        foreach (var size in sizes)
+        {
+            sizeTable.AddRow(size.Runtime, string.Join(", ", size.Packages), size.Files.ToString(CultureInfo.InvariantCulture), (size.Bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture));
+        }
+
+        AnsiConsole.Write(sizeTable);
+        AnsiConsole.MarkupLineInterpolated($"[bold]Size ratio:[/] TorchSharp is {(double)sizes[0].Bytes / sizes[1].Bytes:F1}× ONNX Runtime");
     }
 
     private static string Ms(TimeSpan time) => time.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture);

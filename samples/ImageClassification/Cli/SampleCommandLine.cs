@@ -85,10 +85,14 @@ internal static class SampleCommandLine
                 + "TorchSharp .dat, or a model.zip of an earlier run. They must be for --architecture; nothing is downloaded.",
             HelpName = "file",
         };
+        var exportOnnx = new Option<bool>("--export-onnx")
+        {
+            Description = "Also write model.onnx (pixels 0-255 in, probabilities out, class names in its metadata) and report ONNX Runtime's test accuracy.",
+        };
 
         var root = new RootCommand("Trains a ResNet with Ghost BatchNorm on a folder of images, evaluates it, saves it, and predicts with it.")
         {
-            data, idx, epochs, batchSize, ghostBatchSize, architecture, imageSize, output, seed, compare, pretrained,
+            data, idx, epochs, batchSize, ghostBatchSize, architecture, imageSize, output, seed, compare, pretrained, exportOnnx,
             ExportSubsetCommand.Create(console),
         };
         root.Validators.Add(result =>
@@ -114,6 +118,7 @@ internal static class SampleCommandLine
                     Seed = parseResult.GetValue(seed),
                     Compare = parseResult.GetValue(compare),
                     PretrainedWeightsPath = parseResult.GetValue(pretrained),
+                    ExportOnnx = parseResult.GetValue(exportOnnx),
                 },
                 cancellationToken);
         })));

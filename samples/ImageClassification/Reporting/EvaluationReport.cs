@@ -19,6 +19,11 @@ internal static class EvaluationReport
         }
 
         AddRow(table, runs, "Micro accuracy", run => $"{run.Evaluation.Metrics.MicroAccuracy:P2}");
+        if (runs.Any(run => run.Onnx is not null))
+        {
+            AddRow(table, runs, "Micro accuracy, ONNX Runtime (.onnx)", run => run.Onnx is { } onnx ? $"{onnx.TestAccuracy:P2}" : "");
+        }
+
         AddRow(table, runs, "Macro accuracy", run => $"{run.Evaluation.Metrics.MacroAccuracy:P2}");
         AddRow(table, runs, "Log-loss", run => $"{run.Evaluation.Metrics.LogLoss:F4}");
         AddRow(table, runs, "Log-loss reduction", run => $"{run.Evaluation.Metrics.LogLossReduction:F4}");

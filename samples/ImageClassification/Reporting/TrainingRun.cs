@@ -9,4 +9,8 @@ internal sealed record TrainingRun(
     IReadOnlyList<GhostBatchNormEpochMetrics> History,
     ModelEvaluation Evaluation,
     TimeSpan TrainingTime,
-    string ModelPath);
+    string ModelPath,
+    OnnxRun? Onnx = null);
+
+/// <summary>The model exported to ONNX and its test accuracy through ONNX Runtime.</summary>
+internal sealed record OnnxRun(string ModelPath, double TestAccuracy);

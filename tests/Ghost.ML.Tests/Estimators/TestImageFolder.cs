@@ -13,11 +13,11 @@ public sealed class ImageRow
 /// <summary>
 /// Writes a small two-class image set to a temporary folder, deleted on dispose: class "top" is bright in its upper
 /// half, class "bottom" in its lower half (a signal that survives horizontal flips and grey conversion), with noise.
-/// Files alternate PNG and JPEG, grey and colour, and sizes from 10 to 21 pixels.
+/// Files alternate PNG and JPEG, grey and colour (or are all grey), and sizes from 10 to 21 pixels.
 /// </summary>
 internal sealed class TestImageFolder : IDisposable
 {
-    public TestImageFolder(int imagesPerClass, int seed = 1)
+    public TestImageFolder(int imagesPerClass, int seed = 1, bool allGrey = false)
     {
         Path = Directory.CreateTempSubdirectory("ghostml-images-").FullName;
         var random = new Random(seed);
@@ -27,7 +27,7 @@ internal sealed class TestImageFolder : IDisposable
             foreach (var label in new[] { "top", "bottom" })
             {
                 int index = rows.Count;
-                bool grey = index % 3 == 0;
+                bool grey = allGrey || index % 3 == 0;
                 bool jpeg = index % 2 == 1;
                 int width = 10 + (index % 12), height = 10 + ((index * 5) % 12);
                 string name = $"{label}-{i}.{(jpeg ? "jpg" : "png")}";
