@@ -36,7 +36,7 @@ public abstract class GhostBatchNormTrainingOptions
     /// <summary>Peak learning rate, reached at the end of the warm-up. Default 0.1.</summary>
     public float LearningRate = 0.1f;
 
-    /// <summary>SGD momentum. Default 0.9.</summary>
+    /// <summary>SGD momentum, from 0 up to (not including) 1. Default 0.9.</summary>
     public float Momentum = 0.9f;
 
     /// <summary>Whether SGD uses Nesterov momentum. Default true.</summary>
@@ -45,7 +45,7 @@ public abstract class GhostBatchNormTrainingOptions
     /// <summary>L2 weight decay. Default 5e-4.</summary>
     public float WeightDecay = 5e-4f;
 
-    /// <summary>Epochs over which the learning rate rises linearly from 0 to <see cref="LearningRate"/>. Default 1.</summary>
+    /// <summary>Epochs over which the learning rate rises linearly from 0 to <see cref="LearningRate"/>; at most <see cref="Epoch"/>. Default 1.</summary>
     public float WarmupEpochs = 1f;
 
     /// <summary>
@@ -121,6 +121,15 @@ public abstract class GhostBatchNormTrainingOptions
         CheckFinite(Momentum, nameof(Momentum), allowZero: true);
         CheckFinite(WeightDecay, nameof(WeightDecay), allowZero: true);
         CheckFinite(WarmupEpochs, nameof(WarmupEpochs), allowZero: true);
+        if (Momentum >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, $"{nameof(Momentum)} must be from 0 up to, but not including, 1: at 1 or more past gradients never fade and the steps grow without bound.");
+        }
+
+        if (WarmupEpochs > Epoch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs, $"{nameof(WarmupEpochs)} must be at most {nameof(Epoch)} ({Epoch}): a longer warm-up never reaches the LearningRate.");
+        }
         if (Nesterov && Momentum == 0)
         {
             throw new ArgumentException($"Nesterov momentum needs {nameof(Momentum)} > 0.", nameof(Nesterov));

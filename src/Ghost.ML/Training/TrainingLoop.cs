@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Ghost.ML.Classification;
 using Ghost.ML.Features;
 using Ghost.ML.Hosting;
 using Ghost.ML.Torch;
@@ -60,7 +61,7 @@ internal sealed class TrainingLoop
         using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", _cancellation);
         CheckTrainingSet(train, classCount);
         using var validation = _options.ValidationSet is { } validationSet
-            ? ReadValidationSet(validationSet, train.Format, classCount)
+            ? ReadValidationSet(validationSet, data, train.Format, classCount)
             : null;
         Info($"Read {train.Count} training samples of shape [{string.Join(", ", train.Format.SampleShape)}]"
             + (validation is null ? string.Empty : $" and {validation.Count} validation samples")
@@ -73,7 +74,7 @@ internal sealed class TrainingLoop
         {
             ApplySurgery(model);
             model.to(device);
-            Optimize(model, input, train, validation, device, seed, clock);
+            Optimize(model, input, train, validation, device, seed, classCount, clock);
             return new TrainedNetwork(model, input, device);
         }
         catch
@@ -83,7 +84,7 @@ internal sealed class TrainingLoop
         }
     }
 
-    private LabeledSamples ReadValidationSet(IDataView validationSet, FeatureFormat format, int classCount)
+    private LabeledSamples ReadValidationSet(IDataView validationSet, IDataView data, FeatureFormat format, int classCount)
     {
         int validationClasses = TrainingColumns.ClassCount(_columns.Label(validationSet.Schema, "validation set"));
         if (validationClasses != classCount)
@@ -92,7 +93,30 @@ internal sealed class TrainingLoop
                 $"The validation set's label column '{_columns.LabelColumnName}' has {validationClasses} classes and the training set's has {classCount}: key both with the same fitted MapValueToKey transformer.");
         }
 
+        CheckSameKeyValues(validationSet, data);
+
         return LabeledSamples.Read(validationSet, _columns, format, "validation set", _cancellation);
+    }
+
+    /// <summary>
+    /// Throws when both label columns carry key values (as MapValueToKey writes them) and these differ: a validation
+    /// set keyed by its own MapValueToKey has the same class count but may number the classes in another order.
+    /// </summary>
+    private void CheckSameKeyValues(IDataView validationSet, IDataView data)
+    {
+        var training = ClassLabels.FromLabelColumn(_columns.Label(data.Schema, "training set")).Values;
+        var validation = ClassLabels.FromLabelColumn(_columns.Label(validationSet.Schema, "validation set")).Values;
+        if (training is null || validation is null)
+        {
+            return;
+        }
+
+        int mismatch = Enumerable.Range(0, training.Count).FirstOrDefault(key => training[key] != validation[key], -1);
+        if (mismatch >= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validationSet),
+                $"The validation set's label column '{_columns.LabelColumnName}' numbers its classes differently from the training set's: key {mismatch + 1} is '{validation[mismatch]}' there and '{training[mismatch]}' in the training set. Key both with the same fitted MapValueToKey transformer.");
+        }
     }
 
     private void CheckTrainingSet(LabeledSamples train, int classCount)
@@ -131,7 +155,7 @@ internal sealed class TrainingLoop
     }
 
     private void Optimize(nn.Module<Tensor, Tensor> model, NetworkInput input, LabeledSamples train, LabeledSamples? validation,
-        Device device, int seed, Stopwatch clock)
+        Device device, int seed, int classCount, Stopwatch clock)
     {
         long count = train.Count;
         int batchSize = (int)Math.Min(_options.BatchSize, count);
@@ -171,7 +195,7 @@ internal sealed class TrainingLoop
 
                 var labels = train.Labels.index_select(0, indices).to(device);
                 learningRate = schedule.At(step);
-                var (loss, hits) = Step(model, optimizer, images, labels, learningRate, epoch, step);
+                var (loss, hits) = Step(model, optimizer, images, labels, classCount, learningRate, epoch, step);
                 lossSum += loss * indices.shape[0];
                 correct += hits;
             }
@@ -196,9 +220,10 @@ internal sealed class TrainingLoop
     /// <summary>One optimizer step; returns the batch's mean loss and how many samples it classified correctly.</summary>
     /// <exception cref="InvalidOperationException">The loss is NaN or infinite.</exception>
     private (float Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels,
-        double learningRate, int epoch, long step)
+        int classCount, double learningRate, int epoch, long step)
     {
         var logits = model.call(images);
+        CheckLogits(logits, classCount);
         var loss = nn.functional.cross_entropy(logits, labels);
         float lossValue = loss.item<float>();
         if (!float.IsFinite(lossValue))
@@ -216,6 +241,21 @@ internal sealed class TrainingLoop
         loss.backward();
         optimizer.step();
         return (lossValue, logits.argmax(1).eq(labels).sum().item<long>());
+    }
+
+    /// <summary>
+    /// Throws unless the network gives [batch, classCount] logits: cross-entropy accepts more logits than classes
+    /// without complaint, and the surplus would silently take probability from the real classes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The network's output has another shape.</exception>
+    private void CheckLogits(Tensor logits, int classCount)
+    {
+        if (logits.ndim != 2 || logits.shape[1] != classCount)
+        {
+            string outputs = logits.ndim == 2 ? $"{logits.shape[1]} values per sample" : $"shape [{string.Join(", ", logits.shape)}]";
+            throw new InvalidOperationException(
+                $"The network outputs {outputs}, but label column '{_columns.LabelColumnName}' has {classCount} classes: the network must output [batch, {classCount}] logits (the class count its factory is given).");
+        }
     }
 
     /// <summary>Mean loss and accuracy over every sample of <paramref name="data"/> (sums over batches, then one division).</summary>
