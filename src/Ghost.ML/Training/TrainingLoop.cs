@@ -68,10 +68,19 @@ internal sealed class TrainingLoop
             + $" in {clock.Elapsed.TotalSeconds:F1} s; {classCount} classes; device {device}.");
 
         var input = standardizeInput ? NetworkInput.Standardized(train.Format, train.Samples) : new NetworkInput(train.Format);
-        torch.manual_seed(seed);
+        using var globalRandom = GlobalTorchRandom.Seed(seed);
         var model = createModel(train.Format, classCount);
         try
         {
+            if (GlobalTorchRandom.DrawsWhileTraining(model))
+            {
+                _channel.Trace(MessageSensitivity.None, "The network may draw random numbers while training (dropout or a custom module): other seeded Fits wait until this one ends.");
+            }
+            else
+            {
+                globalRandom.Dispose();
+            }
+
             ApplySurgery(model);
             model.to(device);
             Optimize(model, input, train, validation, device, seed, classCount, clock);
