@@ -99,6 +99,20 @@ public abstract class GhostBatchNormTrainingOptions
     public bool TuneNativeAllocator = true;
 
     /// <summary>
+    /// Most bytes of decoded training samples to keep in memory between epochs, or null (the default) for a quarter of
+    /// the memory available to the process (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: the RAM, or the
+    /// container's limit). A training set that fits is decoded once and cached; a larger one is read from the
+    /// IDataView and decoded again every epoch, shuffled with the same seed in rounds of this many bytes, so memory
+    /// stays bounded whatever the data set's size. The validation set gets what the training set leaves. 0 always
+    /// streams. A quarter leaves the rest for the network, its activations and the rest of the application; streaming
+    /// costs a decode of every image per epoch, so raise the budget when the memory is there.
+    /// </summary>
+    public long? TrainingCacheBudgetBytes;
+
+    /// <summary>Bytes per cache chunk (about); small values let tests reach chunk boundaries with tiny data.</summary>
+    internal long CacheChunkBytes = 64L << 20;
+
+    /// <summary>
     /// Cancels training; checked before every batch. Fit then throws <see cref="OperationCanceledException"/>, as it
     /// does when the MLContext's execution is cancelled (<c>MLContext.CancelExecution</c>).
     /// </summary>
@@ -130,6 +144,11 @@ public abstract class GhostBatchNormTrainingOptions
         {
             throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs, $"{nameof(WarmupEpochs)} must be at most {nameof(Epoch)} ({Epoch}): a longer warm-up never reaches the LearningRate.");
         }
+        if (TrainingCacheBudgetBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TrainingCacheBudgetBytes), TrainingCacheBudgetBytes, $"{nameof(TrainingCacheBudgetBytes)} must be at least 0 (or null for the default).");
+        }
+
         if (Nesterov && Momentum == 0)
         {
             throw new ArgumentException($"Nesterov momentum needs {nameof(Momentum)} > 0.", nameof(Nesterov));
@@ -137,6 +156,9 @@ public abstract class GhostBatchNormTrainingOptions
 
         Hosting.TorchDevice.Parse(Device, nameof(Device));
     }
+
+    /// <summary>The cache budget in bytes: <see cref="TrainingCacheBudgetBytes"/> or its default.</summary>
+    internal long CacheBudgetBytes() => TrainingCacheBudgetBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
 
     private protected static void CheckAtLeast(int value, int minimum, string name)
     {

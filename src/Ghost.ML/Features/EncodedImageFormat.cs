@@ -36,6 +36,9 @@ internal sealed class EncodedImageFormat : FeatureFormat
     public override long[] SampleShape => [Channels ?? 3, Height, Width];
 
     /// <inheritdoc/>
+    public override ScalarType StoredType => ScalarType.Byte;
+
+    /// <inheritdoc/>
     public override string Expected => "encoded image bytes (Vector<Byte>, as LoadRawImageBytes produces)";
 
     /// <inheritdoc/>

@@ -21,6 +21,9 @@ internal sealed class FloatVectorFormat : FeatureFormat
     public override long[] SampleShape => [.. _shape];
 
     /// <inheritdoc/>
+    public override ScalarType StoredType => ScalarType.Float32;
+
+    /// <inheritdoc/>
     public override string Expected => $"a vector of {SampleSize} Single values (shape [{string.Join(", ", _shape)}])";
 
     /// <inheritdoc/>

@@ -58,16 +58,22 @@ internal sealed class TrainingLoop
 
         var device = TorchDevice.Resolve(_options.Device, nameof(GhostBatchNormTrainingOptions.Device));
         var clock = Stopwatch.StartNew();
-        using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", _cancellation);
+        long budget = _options.CacheBudgetBytes();
+        using var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", budget, _options.CacheChunkBytes, standardizeInput, _cancellation);
         CheckTrainingSet(train, classCount);
         using var validation = _options.ValidationSet is { } validationSet
-            ? ReadValidationSet(validationSet, data, train.Format, classCount)
+            ? ReadValidationSet(validationSet, data, train.Format, classCount, budget - train.CachedBytes)
             : null;
         Info($"Read {train.Count} training samples of shape [{string.Join(", ", train.Format.SampleShape)}]"
             + (validation is null ? string.Empty : $" and {validation.Count} validation samples")
             + $" in {clock.Elapsed.TotalSeconds:F1} s; {classCount} classes; device {device}.");
+        DescribeCache(train, budget);
+        if (validation is not null)
+        {
+            DescribeCache(validation, budget - train.CachedBytes);
+        }
 
-        var input = standardizeInput ? NetworkInput.Standardized(train.Format, train.Samples) : new NetworkInput(train.Format);
+        var input = standardizeInput ? NetworkInput.Standardized(train.Format, train.Statistics!) : new NetworkInput(train.Format);
         using var globalRandom = GlobalTorchRandom.Seed(seed);
         var model = createModel(train.Format, classCount);
         try
@@ -93,7 +99,7 @@ internal sealed class TrainingLoop
         }
     }
 
-    private LabeledSamples ReadValidationSet(IDataView validationSet, IDataView data, FeatureFormat format, int classCount)
+    private LabeledSamples ReadValidationSet(IDataView validationSet, IDataView data, FeatureFormat format, int classCount, long budget)
     {
         int validationClasses = TrainingColumns.ClassCount(_columns.Label(validationSet.Schema, "validation set"));
         if (validationClasses != classCount)
@@ -104,7 +110,15 @@ internal sealed class TrainingLoop
 
         CheckSameKeyValues(validationSet, data);
 
-        return LabeledSamples.Read(validationSet, _columns, format, "validation set", _cancellation);
+        return LabeledSamples.Read(validationSet, _columns, format, "validation set", budget, _options.CacheChunkBytes, measureChannels: false, _cancellation);
+    }
+
+    private void DescribeCache(LabeledSamples samples, long budget)
+    {
+        long bytes = samples.Count * samples.Format.StoredSampleBytes;
+        Info(samples is StreamedSamples
+            ? $"{samples.Count} samples ({bytes >> 20} MiB decoded) exceed the cache budget ({budget >> 20} MiB, TrainingCacheBudgetBytes): they are read and decoded again on every pass."
+            : $"{samples.Count} samples cached in memory ({bytes >> 20} MiB of a {budget >> 20} MiB budget).");
     }
 
     /// <summary>
@@ -190,23 +204,30 @@ internal sealed class TrainingLoop
             long correct = 0;
             double learningRate = 0;
             var epochClock = Stopwatch.StartNew();
-            using var order = torch.randperm(count, generator: generator);
-            for (long start = 0; start < usable; start += batchSize, step++)
+            long[] order;
+            using (var permutation = torch.randperm(count, generator: generator))
             {
-                _cancellation.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                var indices = order.narrow(0, start, Math.Min(batchSize, usable - start));
-                var images = input.Prepare(train.Samples.index_select(0, indices), device);
-                if (augment)
-                {
-                    images = augmentation.Apply(images, generator);
-                }
+                order = permutation.data<long>().ToArray();
+            }
 
-                var labels = train.Labels.index_select(0, indices).to(device);
-                learningRate = schedule.At(step);
-                var (loss, hits) = Step(model, optimizer, images, labels, classCount, learningRate, epoch, step);
-                lossSum += loss * indices.shape[0];
-                correct += hits;
+            foreach (var batch in train.Batches(order, usable, batchSize))
+            {
+                using (batch)
+                {
+                    _cancellation.ThrowIfCancellationRequested();
+                    using var scope = torch.NewDisposeScope();
+                    var images = input.Prepare(batch.Samples, device);
+                    if (augment)
+                    {
+                        images = augmentation.Apply(images, generator);
+                    }
+
+                    learningRate = schedule.At(step);
+                    var (loss, hits) = Step(model, optimizer, images, batch.Labels.to(device), classCount, learningRate, epoch, step);
+                    lossSum += loss * batch.Count;
+                    correct += hits;
+                    step++;
+                }
             }
 
             double seconds = epochClock.Elapsed.TotalSeconds;
@@ -274,14 +295,17 @@ internal sealed class TrainingLoop
         using var noGrad = torch.no_grad();
         double lossSum = 0;
         long correct = 0;
-        for (long start = 0; start < data.Count; start += ValidationBatchSize)
+        long[] inOrder = [.. Enumerable.Range(0, checked((int)data.Count)).Select(row => (long)row)];
+        foreach (var batch in data.Batches(inOrder, data.Count, ValidationBatchSize))
         {
-            using var scope = torch.NewDisposeScope();
-            long length = Math.Min(ValidationBatchSize, data.Count - start);
-            var logits = model.call(input.Prepare(data.Samples.narrow(0, start, length), device));
-            var labels = data.Labels.narrow(0, start, length).to(device);
-            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
-            correct += logits.argmax(1).eq(labels).sum().item<long>();
+            using (batch)
+            {
+                using var scope = torch.NewDisposeScope();
+                var logits = model.call(input.Prepare(batch.Samples, device));
+                var labels = batch.Labels.to(device);
+                lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(labels).sum().item<long>();
+            }
         }
 
         model.train();

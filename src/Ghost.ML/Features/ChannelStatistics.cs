@@ -1,0 +1,52 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ghost.ML.Features;
+
+/// <summary>
+/// Per-channel mean and standard deviation of float samples [n, C, ...], accumulated chunk by chunk (in float64) while
+/// the training set is read, so that the statistics need neither the whole set in memory nor a pass of their own.
+/// </summary>
+internal sealed class ChannelStatistics : IDisposable
+{
+    private Tensor? _sum;
+    private Tensor? _sumOfSquares;
+    private long _valuesPerChannel;
+
+    /// <summary>Adds a chunk of float samples; dimension 1 is the channel.</summary>
+    public void Add(Tensor samples)
+    {
+        using var scope = torch.NewDisposeScope();
+        long channels = samples.shape[1];
+        var values = samples.to(ScalarType.Float64).transpose(0, 1).reshape(channels, -1);
+        _sum ??= torch.zeros(channels, ScalarType.Float64).DetachFromDisposeScope();
+        _sumOfSquares ??= torch.zeros(channels, ScalarType.Float64).DetachFromDisposeScope();
+        _sum.add_(values.sum(dim: 1));
+        _sumOfSquares.add_(values.square().sum(dim: 1));
+        _valuesPerChannel += values.shape[1];
+    }
+
+    /// <summary>Mean and standard deviation of the first <paramref name="channels"/> channels.</summary>
+    /// <exception cref="InvalidOperationException">Nothing was added.</exception>
+    public (float[] Mean, float[] Std) Result(int channels)
+    {
+        if (_sum is null || _sumOfSquares is null)
+        {
+            throw new InvalidOperationException("No samples were measured.");
+        }
+
+        using var scope = torch.NewDisposeScope();
+        var mean = _sum.narrow(0, 0, channels) / _valuesPerChannel;
+        var variance = (_sumOfSquares.narrow(0, 0, channels) / _valuesPerChannel) - mean.square();
+        return (ToFloats(mean), ToFloats(variance.clamp_min(1e-12).sqrt()));
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        _sum?.Dispose();
+        _sumOfSquares?.Dispose();
+    }
+
+    private static float[] ToFloats(Tensor values) => values.to(ScalarType.Float32).data<float>().ToArray();
+}
