@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ghost.ML.Benchmarks.Allocator;
+using Ghost.ML.Benchmarks.Cache;
 using Ghost.ML.Benchmarks.Data;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
@@ -116,6 +117,22 @@ internal static class Report
         table.AddRow("Transform, ScoringBatchSize 1", Rate(result.RowByRowImagesPerSecond), $"{Ratio(result.BatchedOverRowByRow)} (goal ≥ 5)");
         table.AddRow("bare forward, decoded batches of 256, inference mode", Rate(result.BareImagesPerSecond), $"{Ratio(result.BatchedOverBare)} (goal ≥ 0.9)");
         table.AddRow("bare forward, one decoded image per pass, inference mode", Rate(result.BareSingleImagesPerSecond), Ratio(result.BatchedImagesPerSecond / result.BareSingleImagesPerSecond));
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>The training data path, cached against streamed.</summary>
+    public static void Cache(int imageSize, int batchSize, IReadOnlyList<CacheResult> results)
+    {
+        var table = new Table()
+            .Title($"Training data path: PNG images {imageSize}×{imageSize} RGB, first pass then one shuffled epoch of batches of {batchSize}, no network (one process per row)")
+            .AddColumns("images", "decoded MiB", "case", "budget MiB", "path", "first pass s", "epoch images/s", "peak growth MiB");
+        foreach (var r in results)
+        {
+            table.AddRow(r.Images.ToString(CultureInfo.InvariantCulture), MiB((long)r.Images * imageSize * imageSize * 3), r.Case.Name,
+                MiB(r.BudgetBytes), r.Streamed ? "streamed" : "cached", r.FirstPassSeconds.ToString("F2", CultureInfo.InvariantCulture),
+                Rate(r.EpochImagesPerSecond), MiB(r.PeakGrowthBytes));
+        }
+
         AnsiConsole.Write(table);
     }
 
