@@ -11,6 +11,7 @@ internal sealed class LabeledRowCursor : IDisposable
 {
     private readonly DataViewRowCursor _cursor;
     private readonly ValueGetter<uint> _label;
+    private readonly string _role;
     private uint _key;
 
     /// <summary>Opens a cursor over the feature and label columns of <paramref name="data"/>.</summary>
@@ -19,6 +20,7 @@ internal sealed class LabeledRowCursor : IDisposable
         var feature = columns.Feature(data.Schema, role);
         var label = columns.Label(data.Schema, role);
         LabelColumnName = label.Name;
+        _role = role;
         _cursor = data.GetRowCursor([feature, label]);
         _label = _cursor.GetGetter<uint>(label);
         Features = format.CreateReader(_cursor, feature);
@@ -40,7 +42,24 @@ internal sealed class LabeledRowCursor : IDisposable
     public long SkippedRows { get; private set; }
 
     /// <summary>Moves to the next row with a label; false at the end.</summary>
+    /// <exception cref="InvalidDataException">
+    /// A file could not be read upstream (e.g. by LoadRawImageBytes); ML.NET's parallel cursors report that as
+    /// "Splitter/consolidator worker encountered exception", which says nothing about the file: the message here
+    /// names it, and the original is the inner exception.
+    /// </exception>
     public bool MoveNext()
+    {
+        try
+        {
+            return MoveToLabeledRow();
+        }
+        catch (InvalidOperationException e) when (e.InnerException is IOException io)
+        {
+            throw new InvalidDataException($"The {_role} could not be read: {io.Message}", e);
+        }
+    }
+
+    private bool MoveToLabeledRow()
     {
         while (_cursor.MoveNext())
         {

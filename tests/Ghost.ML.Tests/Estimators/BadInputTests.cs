@@ -63,6 +63,16 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void MissingImageFileIsNamedWithoutTheSplitterWrapping()
+    {
+        using var images = new TestImageFolder(imagesPerClass: 2);
+        var rows = images.Rows.Append(new ImageRow { ImagePath = "missing.png", Label = "top" });
+        var error = AssertFitFails<InvalidDataException>(TestPipelines.Canonical(s_mlContext, images.Path, TestPipelines.FastOptions()),
+            s_mlContext.Data.LoadFromEnumerable(rows), "The training set could not be read: Could not find file");
+        StringAssert.Contains(error.Message, "missing.png");
+    }
+
+    [TestMethod]
     public void EmptyTrainingSet()
     {
         var data = KeyedLike(TestVectors.Rows(2), []);
