@@ -114,7 +114,8 @@ public abstract class GhostBatchNormTrainingOptions
 
     /// <summary>
     /// Cancels training; checked before every batch. Fit then throws <see cref="OperationCanceledException"/>, as it
-    /// does when the MLContext's execution is cancelled (<c>MLContext.CancelExecution</c>).
+    /// does when the MLContext's execution is cancelled (<c>MLContext.CancelExecution</c>). Scoring does not read it:
+    /// Transform is lazy, so scoring stops when its consumer stops reading rows.
     /// </summary>
     public CancellationToken CancellationToken;
 

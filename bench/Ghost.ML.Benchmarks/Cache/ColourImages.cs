@@ -1,3 +1,4 @@
+using Ghost.ML.Benchmarks.Estimators;
 using Microsoft.ML;
 using SkiaSharp;
 
@@ -6,13 +7,6 @@ namespace Ghost.ML.Benchmarks.Cache;
 /// <summary>Random colour images as PNG files in an ML.NET data view, the form <c>LoadRawImageBytes</c> gives the estimators.</summary>
 internal static class ColourImages
 {
-    private sealed class Row
-    {
-        public string Label { get; init; } = "";
-
-        public byte[] Features { get; init; } = [];
-    }
-
     /// <summary>
     /// <paramref name="count"/> PNG images of <paramref name="size"/>×<paramref name="size"/> random RGB pixels in ten
     /// classes, with a key-typed <c>Label</c> and the encoded bytes in <c>Features</c>.
@@ -20,16 +14,14 @@ internal static class ColourImages
     public static IDataView ToDataView(MLContext mlContext, int count, int size)
     {
         var info = new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        var rows = Enumerable.Range(0, count).AsParallel().AsOrdered().Select(index =>
+        var images = Enumerable.Range(0, count).AsParallel().AsOrdered().Select(index =>
         {
-            var random = new Random(index);
             var pixels = new byte[size * size * 4];
-            random.NextBytes(pixels);
+            new Random(index).NextBytes(pixels);
             using var image = SKImage.FromPixelCopy(info, pixels);
             using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-            return new Row { Label = $"class {index % 10}", Features = png.ToArray() };
+            return ($"class {index % 10}", png.ToArray());
         }).ToList();
-        var view = mlContext.Data.LoadFromEnumerable(rows);
-        return mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(view).Transform(view);
+        return EncodedImages.ToDataView(mlContext, images);
     }
 }

@@ -18,12 +18,13 @@ internal sealed class ChannelStatistics : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         long channels = samples.shape[1];
-        var values = samples.to(ScalarType.Float64).transpose(0, 1).reshape(channels, -1);
+        // Reduced in place over every dimension but the channel, accumulating in float64: no float64 copy of the chunk.
+        long[] otherDimensions = [0, .. Enumerable.Range(2, (int)samples.ndim - 2).Select(dimension => (long)dimension)];
         _sum ??= torch.zeros(channels, ScalarType.Float64).DetachFromDisposeScope();
         _sumOfSquares ??= torch.zeros(channels, ScalarType.Float64).DetachFromDisposeScope();
-        _sum.add_(values.sum(dim: 1));
-        _sumOfSquares.add_(values.square().sum(dim: 1));
-        _valuesPerChannel += values.shape[1];
+        _sum.add_(samples.sum(otherDimensions, type: ScalarType.Float64));
+        _sumOfSquares.add_(samples.square().sum(otherDimensions, type: ScalarType.Float64));
+        _valuesPerChannel += samples.numel() / channels;
     }
 
     /// <summary>Mean and standard deviation of the first <paramref name="channels"/> channels.</summary>

@@ -163,6 +163,7 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     [DataRow(nameof(GhostBatchNormTrainingOptions.Momentum), 5f)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.Momentum), 1f)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.WarmupEpochs), 1000f)]
+    [DataRow(nameof(GhostBatchNormTrainingOptions.TrainingCacheBudgetBytes), -1L)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.Device), "tpu")]
     [DataRow(nameof(GhostBatchNormTrainingOptions.ScoreColumnName), " ")]
     public void InvalidOptionFailsWhenTheEstimatorIsCreated(string option, object value)
