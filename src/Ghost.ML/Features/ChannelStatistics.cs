@@ -13,8 +13,23 @@ internal sealed class ChannelStatistics : IDisposable
     private Tensor? _sumOfSquares;
     private long _valuesPerChannel;
 
-    /// <summary>Adds a chunk of float samples; dimension 1 is the channel.</summary>
-    public void Add(Tensor samples)
+    /// <summary>Float values converted at a time: bounds the float copies of a chunk of large images to 64 MiB.</summary>
+    private const long SliceValues = 8L << 20;
+
+    /// <summary>Adds a chunk of stored samples of <paramref name="format"/>, converted to float a slice at a time; dimension 1 is the channel.</summary>
+    public void Add(Tensor stored, FeatureFormat format)
+    {
+        long rows = stored.shape[0];
+        long slice = Math.Max(1, SliceValues / Math.Max(1, stored.numel() / Math.Max(1, rows)));
+        for (long start = 0; start < rows; start += slice)
+        {
+            // The scope frees the float copy; a float slice converts to itself, a view freed with the scope too.
+            using var scope = torch.NewDisposeScope();
+            Add(format.ToFloat(stored.narrow(0, start, Math.Min(slice, rows - start))));
+        }
+    }
+
+    private void Add(Tensor samples)
     {
         using var scope = torch.NewDisposeScope();
         long channels = samples.shape[1];

@@ -2,7 +2,6 @@ using Ghost.ML.Features;
 using Ghost.ML.Hosting;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ghost.ML.Training;
@@ -78,12 +77,7 @@ internal abstract class LabeledSamples : IDisposable
             {
                 cancellation.ThrowIfCancellationRequested();
                 var chunk = reader.Take();
-                if (statistics is not null)
-                {
-                    // The scope frees the float copy; a float chunk converts to itself, made before the scope.
-                    using var scope = torch.NewDisposeScope();
-                    statistics.Add(format.ToFloat(chunk));
-                }
+                statistics?.Add(chunk, format);
 
                 fits = fits && layout.BytesFor(labels.Count) <= budgetBytes;
                 if (fits)
