@@ -5,6 +5,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Ghost.ML.Benchmarks.Accuracy;
 using Ghost.ML.Benchmarks.Allocator;
+using Ghost.ML.Benchmarks.Cache;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
 using Ghost.ML.Benchmarks.Onnx;
@@ -15,6 +16,7 @@ using Ghost.ML.Torch.Models;
 // Commands: quick (the ./build.sh bench default), layers (BenchmarkDotNet), check (interleaved layer comparison),
 // step (training step time and memory), memory (peak memory per process), allocator (glibc malloc settings),
 // estimator (ML.NET training throughput), scoring (batched Transform), onnx (ONNX Runtime vs TorchSharp scoring),
+// cache (training data path, cached vs streamed),
 // accuracy (Fashion-MNIST study).
 var fullOption = new Option<bool>("--full") { Description = "Every shape with G in {8, 16, 32, 64}, not just the two goal cases." };
 var roundsOption = new Option<int>("--rounds") { Description = "Timed interleaved rounds.", DefaultValueFactory = _ => 7 };
@@ -209,6 +211,25 @@ onnx.SetAction(parse =>
     ]);
 });
 
+var cacheSizesOption = new Option<int[]>("--sizes") { Description = "Training set sizes (images).", DefaultValueFactory = _ => [2048, 8192, 32768], AllowMultipleArgumentsPerToken = true };
+var cacheBatchOption = new Option<int>("--batch-size") { Description = "Images per batch.", DefaultValueFactory = _ => 128 };
+var cache = new Command("cache", "Training data path: first pass and one shuffled epoch, cached vs streamed, images/s and peak memory per process.")
+{
+    cacheSizesOption, imageSizeOption, cacheBatchOption,
+};
+cache.SetAction(parse =>
+{
+    Report.Machine();
+    int imageSize = parse.GetValue(imageSizeOption), batchSize = parse.GetValue(cacheBatchOption);
+    Report.Cache(imageSize, batchSize, CacheThroughput.Measure(parse.GetValue(cacheSizesOption)!, imageSize, batchSize));
+});
+var cacheImagesArgument = new Argument<int>("images") { Description = "Images in the training set." };
+var cacheCaseArgument = new Argument<int>("case") { Description = "Index into CacheThroughput.Cases." };
+var cacheChild = new Command(CacheThroughput.ChildCommand, "Internal: one cache measurement.") { cacheImagesArgument, cacheCaseArgument, imageSizeOption, cacheBatchOption };
+cacheChild.Hidden = true;
+cacheChild.SetAction(parse => CacheThroughput.RunAsChild(parse.GetValue(cacheImagesArgument), CacheThroughput.Cases[parse.GetValue(cacheCaseArgument)],
+    parse.GetValue(imageSizeOption), parse.GetValue(cacheBatchOption)));
+
 root.Subcommands.Add(quick);
 root.Subcommands.Add(layers);
 root.Subcommands.Add(check);
@@ -221,6 +242,8 @@ root.Subcommands.Add(estimator);
 root.Subcommands.Add(estimatorChild);
 root.Subcommands.Add(scoring);
 root.Subcommands.Add(onnx);
+root.Subcommands.Add(cache);
+root.Subcommands.Add(cacheChild);
 root.Subcommands.Add(accuracy);
 return root.Parse(args).Invoke();
 

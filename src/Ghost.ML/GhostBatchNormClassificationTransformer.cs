@@ -17,7 +17,10 @@ namespace Ghost.ML;
 /// <para>
 /// <see cref="Transform"/> is lazy and batched: a cursor reads <see cref="ScoringBatchSize"/> rows ahead, decodes
 /// them in parallel and runs one forward pass per batch. <c>PredictionEngine</c> works too (one row per pass). The
-/// network is in evaluation mode for the transformer's whole life, so scoring from several threads is safe.
+/// network is in evaluation mode for the transformer's whole life, so scoring from several threads is safe. The
+/// look-ahead cursor and the one serving the other columns read the input side by side, so the input must give the
+/// same rows in the same order to every cursor (as ML.NET's loaders do). Scoring takes no cancellation token: it
+/// stops when its consumer stops reading rows.
 /// </para>
 /// <para>
 /// Save with <see cref="Save(string)"/> and load with <see cref="Load(MLContext, string, string)"/>, or save the whole chain

@@ -64,7 +64,7 @@ public sealed class GhostBatchNormImageClassifier : IEstimator<GhostBatchNormCla
 
     /// <summary>Decodes the images and trains the network.</summary>
     /// <exception cref="ArgumentException">An option is out of range, or a column is missing or has the wrong type.</exception>
-    /// <exception cref="InvalidDataException">The data cannot be used: empty, a single class, or an image that cannot be decoded (the message names the row).</exception>
+    /// <exception cref="InvalidDataException">The data cannot be used: empty, a single class, an image that cannot be decoded or a file that cannot be read (the message names the row or file), or a streamed set whose rows changed between passes.</exception>
     /// <exception cref="InvalidOperationException">The loss became NaN (lower the learning rate).</exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token or the MLContext was cancelled.</exception>
     public GhostBatchNormClassificationTransformer Fit(IDataView input)

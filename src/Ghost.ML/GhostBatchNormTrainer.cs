@@ -33,7 +33,7 @@ public sealed class GhostBatchNormTrainer : IEstimator<GhostBatchNormClassificat
 
     /// <summary>Creates the trainer.</summary>
     /// <param name="mlContext">The ML.NET context (logging, seed).</param>
-    /// <param name="modelFactory">Builds the untrained network on the CPU for a class count; its output is [batch, classes] logits.</param>
+    /// <param name="modelFactory">Builds the untrained network on the CPU for a class count; its output must be [batch, classes] logits.</param>
     /// <param name="options">The settings; checked here and again when <see cref="Fit"/> runs.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">An option is out of range; <see cref="ArgumentException.ParamName"/> names it.</exception>
@@ -55,8 +55,8 @@ public sealed class GhostBatchNormTrainer : IEstimator<GhostBatchNormClassificat
 
     /// <summary>Trains the network on <paramref name="input"/>.</summary>
     /// <exception cref="ArgumentException">An option is out of range, or a column is missing or has the wrong type.</exception>
-    /// <exception cref="InvalidDataException">The data cannot be used (empty, one class, a vector of the wrong size).</exception>
-    /// <exception cref="InvalidOperationException">The loss became NaN.</exception>
+    /// <exception cref="InvalidDataException">The data cannot be used (empty, one class, a vector of the wrong size, a NaN or infinite value).</exception>
+    /// <exception cref="InvalidOperationException">The network's output is not [batch, classes] (checked on the first batch, before any step), or the loss became NaN.</exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token or the MLContext was cancelled.</exception>
     public GhostBatchNormClassificationTransformer Fit(IDataView input)
     {

@@ -36,7 +36,7 @@ public abstract class GhostBatchNormTrainingOptions
     /// <summary>Peak learning rate, reached at the end of the warm-up. Default 0.1.</summary>
     public float LearningRate = 0.1f;
 
-    /// <summary>SGD momentum. Default 0.9.</summary>
+    /// <summary>SGD momentum, from 0 up to (not including) 1. Default 0.9.</summary>
     public float Momentum = 0.9f;
 
     /// <summary>Whether SGD uses Nesterov momentum. Default true.</summary>
@@ -45,7 +45,7 @@ public abstract class GhostBatchNormTrainingOptions
     /// <summary>L2 weight decay. Default 5e-4.</summary>
     public float WeightDecay = 5e-4f;
 
-    /// <summary>Epochs over which the learning rate rises linearly from 0 to <see cref="LearningRate"/>. Default 1.</summary>
+    /// <summary>Epochs over which the learning rate rises linearly from 0 to <see cref="LearningRate"/>; at most <see cref="Epoch"/>. Default 1.</summary>
     public float WarmupEpochs = 1f;
 
     /// <summary>
@@ -140,8 +140,23 @@ public abstract class GhostBatchNormTrainingOptions
     public bool TuneNativeAllocator = true;
 
     /// <summary>
+    /// Most bytes of decoded training samples to keep in memory between epochs, or null (the default) for a quarter of
+    /// the memory available to the process (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: the RAM, or the
+    /// container's limit). A training set that fits is decoded once and cached; a larger one is read from the
+    /// IDataView and decoded again every epoch, shuffled with the same seed in rounds of this many bytes, so memory
+    /// stays bounded whatever the data set's size. The validation set gets what the training set leaves. 0 always
+    /// streams. A quarter leaves the rest for the network, its activations and the rest of the application; streaming
+    /// costs a decode of every image per epoch, so raise the budget when the memory is there.
+    /// </summary>
+    public long? TrainingCacheBudgetBytes;
+
+    /// <summary>Bytes per cache chunk (about); small values let tests reach chunk boundaries with tiny data.</summary>
+    internal long CacheChunkBytes = 64L << 20;
+
+    /// <summary>
     /// Cancels training; checked before every batch. Fit then throws <see cref="OperationCanceledException"/>, as it
-    /// does when the MLContext's execution is cancelled (<c>MLContext.CancelExecution</c>).
+    /// does when the MLContext's execution is cancelled (<c>MLContext.CancelExecution</c>). Scoring does not read it:
+    /// Transform is lazy, so scoring stops when its consumer stops reading rows.
     /// </summary>
     public CancellationToken CancellationToken;
 
@@ -182,6 +197,21 @@ public abstract class GhostBatchNormTrainingOptions
             CheckFinite(factor, nameof(BackboneLearningRateFactor), allowZero: true);
         }
 
+        if (Momentum >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Momentum), Momentum, $"{nameof(Momentum)} must be from 0 up to, but not including, 1: at 1 or more past gradients never fade and the steps grow without bound.");
+        }
+
+        if (WarmupEpochs > Epoch)
+        {
+            throw new ArgumentOutOfRangeException(nameof(WarmupEpochs), WarmupEpochs, $"{nameof(WarmupEpochs)} must be at most {nameof(Epoch)} ({Epoch}): a longer warm-up never reaches the LearningRate.");
+        }
+
+        if (TrainingCacheBudgetBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TrainingCacheBudgetBytes), TrainingCacheBudgetBytes, $"{nameof(TrainingCacheBudgetBytes)} must be at least 0 (or null for the default).");
+        }
+
         if (Nesterov && Momentum == 0)
         {
             throw new ArgumentException($"Nesterov momentum needs {nameof(Momentum)} > 0.", nameof(Nesterov));
@@ -189,6 +219,9 @@ public abstract class GhostBatchNormTrainingOptions
 
         Hosting.TorchDevice.Parse(Device, nameof(Device));
     }
+
+    /// <summary>The cache budget in bytes: <see cref="TrainingCacheBudgetBytes"/> or its default.</summary>
+    internal long CacheBudgetBytes() => TrainingCacheBudgetBytes ?? GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 4;
 
     private protected static void CheckAtLeast(int value, int minimum, string name)
     {

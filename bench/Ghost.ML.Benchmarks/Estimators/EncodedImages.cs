@@ -26,9 +26,15 @@ internal static class EncodedImages
         {
             using var image = SKImage.FromPixelCopy(info, images.Image(index));
             using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-            return new Row { Label = $"class {images.Labels[index]}", Features = png.ToArray() };
-        }).ToList();
-        var view = mlContext.Data.LoadFromEnumerable(rows);
+            return ($"class {images.Labels[index]}", png.ToArray());
+        });
+        return ToDataView(mlContext, rows);
+    }
+
+    /// <summary>Encoded images and their class names as a view with a key-typed <c>Label</c> and the bytes in <c>Features</c>.</summary>
+    public static IDataView ToDataView(MLContext mlContext, IEnumerable<(string Label, byte[] Encoded)> images)
+    {
+        var view = mlContext.Data.LoadFromEnumerable(images.Select(image => new Row { Label = image.Label, Features = image.Encoded }).ToList());
         return mlContext.Transforms.Conversion.MapValueToKey("Label").Fit(view).Transform(view);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ghost.ML.Benchmarks.Allocator;
+using Ghost.ML.Benchmarks.Cache;
 using Ghost.ML.Benchmarks.Data;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
@@ -143,6 +144,22 @@ internal static class Report
 
         AnsiConsole.Write(sizeTable);
         AnsiConsole.MarkupLineInterpolated($"[bold]Size ratio:[/] TorchSharp is {(double)sizes[0].Bytes / sizes[1].Bytes:F1}× ONNX Runtime");
+    }
+
+    /// <summary>The training data path, cached against streamed.</summary>
+    public static void Cache(int imageSize, int batchSize, IReadOnlyList<CacheResult> results)
+    {
+        var table = new Table()
+            .Title($"Training data path: PNG images {imageSize}×{imageSize} RGB, first pass then one shuffled epoch of batches of {batchSize}, no network (one process per row)")
+            .AddColumns("images", "decoded MiB", "case", "budget MiB", "path", "first pass s", "epoch images/s", "peak growth MiB");
+        foreach (var r in results)
+        {
+            table.AddRow(r.Images.ToString(CultureInfo.InvariantCulture), MiB((long)r.Images * imageSize * imageSize * 3), r.Case.Name,
+                MiB(r.BudgetBytes), r.Streamed ? "streamed" : "cached", r.FirstPassSeconds.ToString("F2", CultureInfo.InvariantCulture),
+                Rate(r.EpochImagesPerSecond), MiB(r.PeakGrowthBytes));
+        }
+
+        AnsiConsole.Write(table);
     }
 
     private static string Ms(TimeSpan time) => time.TotalMilliseconds.ToString("F1", CultureInfo.InvariantCulture);

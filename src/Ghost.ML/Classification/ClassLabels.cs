@@ -131,7 +131,27 @@ internal sealed class ClassLabels
             (ref VBuffer<T> destination) => new VBuffer<T>(values.Length, values).CopyTo(ref destination));
     }
 
+    /// <summary>The first of <paramref name="values"/> that is not a value of <paramref name="type"/> (as saved), or null.</summary>
+    public static string? FirstInvalidValue(DataViewType type, IEnumerable<string> values) => values.FirstOrDefault(text =>
+    {
+        try
+        {
+            ParseNumber(text, type.RawType);
+            return false;
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            return true;
+        }
+    });
+
     private static T Parse<T>(string text) => typeof(T) == typeof(ReadOnlyMemory<char>)
         ? (T)(object)text.AsMemory()
-        : (T)Convert.ChangeType(text, typeof(T), CultureInfo.InvariantCulture);
+        : (T)ParseNumber(text, typeof(T));
+
+    /// <summary>Text as <paramref name="type"/> (any text is a valid Text value).</summary>
+    /// <exception cref="FormatException">The text is not such a value.</exception>
+    /// <exception cref="OverflowException">The value is out of the type's range.</exception>
+    private static object ParseNumber(string text, Type type) =>
+        type == typeof(ReadOnlyMemory<char>) ? text : Convert.ChangeType(text, type, CultureInfo.InvariantCulture);
 }

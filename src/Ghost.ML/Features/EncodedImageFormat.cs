@@ -36,6 +36,9 @@ internal sealed class EncodedImageFormat : FeatureFormat
     public override long[] SampleShape => [Channels ?? 3, Height, Width];
 
     /// <inheritdoc/>
+    public override ScalarType StoredType => ScalarType.Byte;
+
+    /// <inheritdoc/>
     public override string Expected => "encoded image bytes (Vector<Byte>, as LoadRawImageBytes produces)";
 
     /// <inheritdoc/>
@@ -52,8 +55,10 @@ internal sealed class EncodedImageFormat : FeatureFormat
     {
         private readonly EncodedImageFormat _format;
         private readonly ValueGetter<VBuffer<byte>> _getter;
-        private readonly List<byte[]> _pending = [];
+        /// <summary>Encoded images gathered for the next chunk, in arrays rented from the shared pool (each value's length given).</summary>
+        private readonly List<(byte[] Array, int Length)> _pending = [];
         private VBuffer<byte> _buffer;
+        private byte[] _pixels = [];
         private bool _allGreyscale = true;
 
         public Reader(EncodedImageFormat format, DataViewRow row, DataViewSchema.Column column)
@@ -72,7 +77,9 @@ internal sealed class EncodedImageFormat : FeatureFormat
         protected override void AddValue()
         {
             _getter(ref _buffer);
-            _pending.Add(_buffer.DenseValues().ToArray());
+            var encoded = System.Buffers.ArrayPool<byte>.Shared.Rent(_buffer.Length);
+            _buffer.CopyTo(encoded);
+            _pending.Add((encoded, _buffer.Length));
         }
 
         protected override Tensor TakeValues(IReadOnlyList<long> positions)
@@ -80,15 +87,23 @@ internal sealed class EncodedImageFormat : FeatureFormat
             long[] shape = _format.SampleShape;
             int channels = (int)shape[0];
             int sampleSize = channels * _format.Height * _format.Width;
-            var pixels = new byte[_pending.Count * sampleSize];
+            // Reused from chunk to chunk: a new array per chunk would be large-object-heap garbage, which piles up to
+            // hundreds of MiB before a full collection frees it.
+            if (_pixels.Length != _pending.Count * sampleSize)
+            {
+                _pixels = new byte[_pending.Count * sampleSize];
+            }
+
+            var pixels = _pixels;
             var greyscale = new bool[_pending.Count];
             var errors = new InvalidDataException?[_pending.Count];
             Parallel.For(0, _pending.Count, i =>
             {
                 try
                 {
-                    greyscale[i] = _pending[i].Length > 0
-                        ? ImageDecoder.Decode(_pending[i], _format.Width, _format.Height, channels, pixels.AsSpan(i * sampleSize, sampleSize))
+                    var (encoded, length) = _pending[i];
+                    greyscale[i] = length > 0
+                        ? ImageDecoder.Decode(encoded.AsSpan(0, length), _format.Width, _format.Height, channels, pixels.AsSpan(i * sampleSize, sampleSize))
                         : throw new InvalidDataException("The image is empty (is the file missing?).");
                 }
                 catch (InvalidDataException e)
@@ -96,6 +111,11 @@ internal sealed class EncodedImageFormat : FeatureFormat
                     errors[i] = BadValue(positions[i], e.Message, e);
                 }
             });
+            foreach (var (encoded, _) in _pending)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(encoded);
+            }
+
             _pending.Clear();
             if (Array.Find(errors, error => error is not null) is { } firstError)
             {
@@ -103,7 +123,11 @@ internal sealed class EncodedImageFormat : FeatureFormat
             }
 
             _allGreyscale &= Array.TrueForAll(greyscale, grey => grey);
-            return torch.tensor(pixels, [positions.Count, .. shape]);
+            // torch.tensor would keep a managed copy of the array as the tensor's storage; a view of the array
+            // cloned into native memory leaves no managed garbage behind.
+            using var view = torch.from_array(pixels);
+            using var shaped = view.view([positions.Count, .. shape]);
+            return shaped.clone();
         }
     }
 }

@@ -16,6 +16,12 @@ internal abstract class FeatureFormat
     /// <summary>Elements in one sample.</summary>
     public long SampleSize => SampleShape.Aggregate(1L, (size, dimension) => size * dimension);
 
+    /// <summary>Element type of stored samples: bytes for decoded images, Single for float vectors.</summary>
+    public abstract ScalarType StoredType { get; }
+
+    /// <summary>Bytes of one stored sample.</summary>
+    public long StoredSampleBytes => SampleSize * (StoredType == ScalarType.Byte ? 1 : sizeof(float));
+
     /// <summary>Whether samples are images (C×H×W), so that image augmentation applies.</summary>
     public bool IsImageShaped => SampleShape.Length == 3;
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using TorchSharp;
@@ -18,6 +19,9 @@ internal sealed class FloatVectorFormat : FeatureFormat
 
     /// <inheritdoc/>
     public override long[] SampleShape => [.. _shape];
+
+    /// <inheritdoc/>
+    public override ScalarType StoredType => ScalarType.Float32;
 
     /// <inheritdoc/>
     public override string Expected => $"a vector of {SampleSize} Single values (shape [{string.Join(", ", _shape)}])";
@@ -56,6 +60,7 @@ internal sealed class FloatVectorFormat : FeatureFormat
                 throw BadValue(Row.Position, $"expected {_format.Expected}; the vector has {_buffer.Length} values.");
             }
 
+            int start = _values.Count;
             if (_buffer.IsDense)
             {
                 _values.AddRange(_buffer.GetValues());
@@ -63,6 +68,24 @@ internal sealed class FloatVectorFormat : FeatureFormat
             else
             {
                 _values.AddRange(_buffer.DenseValues());
+            }
+
+            CheckFinite(start);
+        }
+
+        /// <summary>
+        /// A NaN or infinite input makes the loss NaN, which would be reported as a diverged learning rate: name the
+        /// value instead.
+        /// </summary>
+        private void CheckFinite(int start)
+        {
+            for (int i = start; i < _values.Count; i++)
+            {
+                if (!float.IsFinite(_values[i]))
+                {
+                    throw BadValue(Row.Position, string.Create(CultureInfo.InvariantCulture,
+                        $"value {i - start} is {_values[i]}; every value must be a finite number."));
+                }
             }
         }
 

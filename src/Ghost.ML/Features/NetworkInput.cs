@@ -9,9 +9,6 @@ namespace Ghost.ML.Features;
 /// </summary>
 internal sealed class NetworkInput
 {
-    /// <summary>Samples per chunk when measuring statistics, to bound the float copy of a large training set.</summary>
-    private const long MeasureChunk = 4096;
-
     /// <summary>Creates the input stage.</summary>
     /// <param name="format">The feature format.</param>
     /// <param name="channelMean">Per-channel mean to subtract, or null for no standardization.</param>
@@ -32,30 +29,11 @@ internal sealed class NetworkInput
     /// <summary>Per-channel standard deviation the input is divided by, or null.</summary>
     public float[]? ChannelStd { get; }
 
-    /// <summary>
-    /// An input stage that standardizes each channel (dimension 1 of the samples) with statistics measured on
-    /// <paramref name="samples"/>.
-    /// </summary>
-    public static NetworkInput Standardized(FeatureFormat format, Tensor samples)
+    /// <summary>An input stage that standardizes each channel with <paramref name="statistics"/> of the training set.</summary>
+    public static NetworkInput Standardized(FeatureFormat format, ChannelStatistics statistics)
     {
-        long channels = samples.shape[1];
-        using var sum = torch.zeros(channels, ScalarType.Float64);
-        using var sumOfSquares = torch.zeros(channels, ScalarType.Float64);
-        long valuesPerChannel = 0;
-        for (long start = 0; start < samples.shape[0]; start += MeasureChunk)
-        {
-            using var scope = torch.NewDisposeScope();
-            var chunk = format.ToFloat(samples.narrow(0, start, Math.Min(MeasureChunk, samples.shape[0] - start)))
-                .to(ScalarType.Float64).transpose(0, 1).reshape(channels, -1);
-            sum.add_(chunk.sum(dim: 1));
-            sumOfSquares.add_(chunk.square().sum(dim: 1));
-            valuesPerChannel += chunk.shape[1];
-        }
-
-        using var mean = sum / valuesPerChannel;
-        using var variance = (sumOfSquares / valuesPerChannel) - mean.square();
-        using var std = variance.clamp_min(1e-12).sqrt();
-        return new NetworkInput(format, ToFloats(mean), ToFloats(std));
+        var (mean, std) = statistics.Result((int)format.SampleShape[0]);
+        return new NetworkInput(format, mean, std);
     }
 
     /// <summary>Moves stored samples to <paramref name="device"/> and converts them to standardized float input.</summary>
@@ -72,6 +50,4 @@ internal sealed class NetworkInput
         using var std = torch.tensor(ChannelStd, device: device).view(channelShape);
         return input.sub(mean).div_(std);
     }
-
-    private static float[] ToFloats(Tensor values) => values.to(ScalarType.Float32).data<float>().ToArray();
 }

@@ -68,4 +68,71 @@ internal sealed class ModelManifest
 
     /// <summary>Rows per forward pass when scoring.</summary>
     public int ScoringBatchSize { get; set; }
+
+    /// <summary>
+    /// Throws unless the fields fit together: a model that loaded with a null shape, a zero standard deviation or
+    /// label values of another type would fail later, at Transform, or score NaN.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A field is missing or does not fit the others.</exception>
+    public void Validate()
+    {
+        if (ClassCount < 2 || (LabelValues is { } values && values.Length != ClassCount))
+        {
+            throw Invalid($"{ClassCount} classes and {LabelValues?.Length} label values");
+        }
+
+        if (SampleShape is null || SampleShape.Length == 0 || SampleShape.Any(dimension => dimension < 1))
+        {
+            throw Invalid($"sample shape [{string.Join(", ", SampleShape ?? [])}]");
+        }
+
+        if (FeatureKind == EncodedImageFeatures && (SampleShape.Length != 3 || SampleShape[0] is not (1 or 3)
+            || SampleShape.Skip(1).Any(size => size < 8 || size > GhostBatchNormImageClassifier.Options.MaxImageSize)))
+        {
+            throw Invalid($"image shape [{string.Join(", ", SampleShape)}] (1 or 3 channels, 8 to {GhostBatchNormImageClassifier.Options.MaxImageSize} pixels a side)");
+        }
+
+        CheckStandardization();
+        CheckLabelValues();
+        if (GhostBatchSize < 0 || new[] { LabelColumnName, FeatureColumnName, ScoreColumnName, PredictedLabelColumnName }.Any(string.IsNullOrWhiteSpace))
+        {
+            throw Invalid("column names or ghost batch size");
+        }
+    }
+
+    private void CheckStandardization()
+    {
+        if (ChannelMean is null && ChannelStd is null)
+        {
+            return;
+        }
+
+        if (ChannelMean?.Length != SampleShape[0] || ChannelStd?.Length != SampleShape[0])
+        {
+            throw Invalid($"channel statistics for {ChannelMean?.Length} and {ChannelStd?.Length} channels, for samples of {SampleShape[0]}");
+        }
+
+        if (!ChannelMean.All(float.IsFinite) || !ChannelStd.All(std => float.IsFinite(std) && std > 0))
+        {
+            throw Invalid("channel statistics: every mean must be finite and every standard deviation finite and > 0");
+        }
+    }
+
+    private void CheckLabelValues()
+    {
+        if (LabelValues is null)
+        {
+            return;
+        }
+
+        var type = Classification.ClassLabels.TypeFromName(LabelValueType)
+            ?? throw Invalid($"label value type '{LabelValueType}'");
+        if (Classification.ClassLabels.FirstInvalidValue(type, LabelValues) is { } value)
+        {
+            throw Invalid($"label value '{value}', which is not a {LabelValueType}");
+        }
+    }
+
+    private static InvalidDataException Invalid(string what) =>
+        new($"This is not a valid saved Ghost.ML model: its manifest.json has {what}.");
 }

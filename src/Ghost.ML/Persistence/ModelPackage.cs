@@ -102,8 +102,7 @@ internal static class ModelPackage
             throw NotAModel($"its {ManifestEntry} is not valid", e);
         }
 
-        if (manifest is null || manifest.FormatVersion < 1 || manifest.ClassCount < 2 || manifest.SampleShape.Length == 0
-            || (manifest.LabelValues is { } values && values.Length != manifest.ClassCount))
+        if (manifest is null || manifest.FormatVersion < 1)
         {
             throw NotAModel($"its {ManifestEntry} is incomplete");
         }
@@ -114,6 +113,7 @@ internal static class ModelPackage
                 $"The model was saved by Ghost.ML {manifest.LibraryVersion} in format version {manifest.FormatVersion}; this Ghost.ML reads format versions up to {ModelManifest.CurrentFormatVersion}. Upgrade Ghost.ML to load it.");
         }
 
+        manifest.Validate();
         return manifest;
     }
 

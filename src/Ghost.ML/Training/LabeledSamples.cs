@@ -2,106 +2,182 @@ using Ghost.ML.Features;
 using Ghost.ML.Hosting;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ghost.ML.Training;
 
 /// <summary>
-/// A training or validation set held in memory: every sample decoded once ([N, ...sample shape], bytes for images)
-/// with its zero-based class index, so that epochs never touch the IDataView again.
+/// A training or validation set, read once with its labels: either cached in memory (<see cref="CachedSamples"/>)
+/// or, when its samples exceed the cache budget, decoded again from the IDataView on every pass
+/// (<see cref="StreamedSamples"/>). Both give the same batches for the same visiting order.
 /// </summary>
-internal sealed class LabeledSamples : IDisposable
+internal abstract class LabeledSamples : IDisposable
 {
-    /// <summary>Rows read from the cursor per conversion batch (images are decoded in parallel within one).</summary>
-    private const int ReadChunk = 512;
-
-    private LabeledSamples(Tensor samples, Tensor labels, FeatureFormat format, int skippedRows)
+    private protected LabeledSamples(FeatureFormat format, long[] labels, long skippedRows, ChannelStatistics? statistics)
     {
-        Samples = samples;
-        Labels = labels;
         Format = format;
+        Labels = labels;
         SkippedRows = skippedRows;
+        Statistics = statistics;
     }
 
-    /// <summary>The samples on the CPU, [N, ...sample shape].</summary>
-    public Tensor Samples { get; }
-
-    /// <summary>Zero-based class indices, int64 [N].</summary>
-    public Tensor Labels { get; }
-
-    /// <summary>The format of <see cref="Samples"/> (settled: an image format knows its channel count).</summary>
+    /// <summary>The format of the samples (settled: an image format knows its channel count).</summary>
     public FeatureFormat Format { get; }
 
-    /// <summary>Rows left out because their label was missing (key value 0).</summary>
-    public int SkippedRows { get; }
+    /// <summary>Zero-based class index of every sample.</summary>
+    public long[] Labels { get; }
 
     /// <summary>Number of samples.</summary>
-    public long Count => Labels.shape[0];
+    public long Count => Labels.LongLength;
 
-    /// <summary>Reads and converts every row of <paramref name="data"/>.</summary>
+    /// <summary>Rows left out because their label was missing (key value 0).</summary>
+    public long SkippedRows { get; }
+
+    /// <summary>Per-channel statistics of the samples, when they were measured.</summary>
+    public ChannelStatistics? Statistics { get; }
+
+    /// <summary>Bytes of samples held in memory between passes.</summary>
+    public abstract long CachedBytes { get; }
+
+    /// <summary>
+    /// The samples <c>order[0..count)</c> in that order, in batches of <paramref name="batchSize"/> (the last may
+    /// be smaller); the caller disposes each batch.
+    /// </summary>
+    public abstract IEnumerable<SampleBatch> Batches(long[] order, long count, int batchSize);
+
+    /// <summary>The distinct classes present.</summary>
+    public int DistinctClasses() => Labels.Distinct().Count();
+
+    /// <summary>
+    /// The samples at <paramref name="indices"/>, in that order, read through this set (nothing is copied); this set
+    /// must outlive the selection.
+    /// </summary>
+    public LabeledSamples Select(long[] indices) => new SelectedSamples(this, indices);
+
+    /// <summary>
+    /// Reads and converts every row of <paramref name="data"/>, caching the samples while they fit in
+    /// <paramref name="budgetBytes"/>; past that, the samples read so far are dropped and the set is streamed.
+    /// </summary>
     /// <param name="data">The rows.</param>
     /// <param name="columns">The feature and label columns.</param>
     /// <param name="format">How the feature column becomes samples.</param>
     /// <param name="role">"training set" or "validation set", for messages.</param>
+    /// <param name="budgetBytes">Most bytes of samples to keep in memory.</param>
+    /// <param name="chunkBytes">Bytes per cache chunk (about).</param>
+    /// <param name="measureChannels">Whether to measure per-channel statistics while reading.</param>
     /// <param name="cancellation">Checked once per chunk of rows.</param>
     /// <exception cref="InvalidDataException">A value cannot be used, or no row has a label.</exception>
-    public static LabeledSamples Read(IDataView data, TrainingColumns columns, FeatureFormat format, string role, FitCancellation cancellation)
+    public static LabeledSamples Read(IDataView data, TrainingColumns columns, FeatureFormat format, string role, long budgetBytes,
+        long chunkBytes, bool measureChannels, FitCancellation cancellation)
     {
-        var feature = columns.Feature(data.Schema, role);
-        var label = columns.Label(data.Schema, role);
-        using var cursor = data.GetRowCursor([feature, label]);
-        var reader = format.CreateReader(cursor, feature);
-        var labelGetter = cursor.GetGetter<uint>(label);
+        var layout = new ChunkLayout(format.StoredSampleBytes, chunkBytes);
         var chunks = new List<Tensor>();
         var labels = new List<long>();
-        int skipped = 0;
+        var statistics = measureChannels ? new ChannelStatistics() : null;
+        bool fits = true;
         try
         {
-            uint key = 0;
-            while (cursor.MoveNext())
+            using var rows = new LabeledRowCursor(data, columns, format, role);
+            var reader = rows.Features;
+            void Store()
             {
-                labelGetter(ref key);
-                if (key == 0)
+                cancellation.ThrowIfCancellationRequested();
+                var chunk = reader.Take();
+                statistics?.Add(chunk, format);
+
+                fits = fits && layout.BytesFor(labels.Count) <= budgetBytes;
+                if (fits)
                 {
-                    skipped++;
-                    continue;
+                    chunks.Add(chunk);
+                    return;
                 }
 
-                labels.Add(key - 1);
+                chunk.Dispose();
+                DisposeAll(chunks);
+                chunks.Clear();
+            }
+
+            while (rows.MoveNext())
+            {
+                labels.Add(rows.Label);
                 reader.Add();
-                if (reader.Count == ReadChunk)
+                if (reader.Count == layout.RowsPerChunk)
                 {
-                    cancellation.ThrowIfCancellationRequested();
-                    chunks.Add(reader.Take());
+                    Store();
                 }
             }
 
             if (reader.Count > 0)
             {
-                chunks.Add(reader.Take());
+                Store();
             }
 
             if (labels.Count == 0)
             {
-                throw new InvalidDataException(skipped == 0
+                throw new InvalidDataException(rows.SkippedRows == 0
                     ? $"The {role} is empty."
-                    : $"The {role} has no row with a label: all {skipped} rows have a missing value in label column '{label.Name}'.");
+                    : $"The {role} has no row with a label: all {rows.SkippedRows} rows have a missing value in label column '{rows.LabelColumnName}'.");
             }
 
-            using var all = torch.cat(chunks, 0);
-            return new LabeledSamples(reader.Settle(all).contiguous(), torch.tensor(labels.ToArray()), reader.Format, skipped);
+            var settled = reader.Format;
+            if (!fits)
+            {
+                return new StreamedSamples(data, columns, settled, role, [.. labels], rows.SkippedRows, statistics,
+                    new ChunkLayout(settled.StoredSampleBytes, chunkBytes), budgetBytes, cancellation);
+            }
+
+            for (int i = 0; i < chunks.Count; i++)
+            {
+                var narrowed = reader.Settle(chunks[i]);
+                if (!ReferenceEquals(narrowed, chunks[i]))
+                {
+                    chunks[i].Dispose();
+                    chunks[i] = narrowed;
+                }
+            }
+
+            return new CachedSamples(chunks, layout.RowsPerChunk, [.. labels], rows.SkippedRows, settled, statistics);
         }
         catch (InvalidDataException e) when (e.Data[FeatureBatchReader.RowPositionKey] is long position)
         {
-            throw new InvalidDataException($"{e.Message} In the {role}{TextValuesAt(data, position)}.", e);
+            DisposeAll(chunks);
+            statistics?.Dispose();
+            throw InRole(e, data, role, position);
         }
-        finally
+        catch
         {
-            foreach (var chunk in chunks)
-            {
-                chunk.Dispose();
-            }
+            DisposeAll(chunks);
+            statistics?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The error <paramref name="e"/> of row <paramref name="position"/>, with the role and the row's text columns added.</summary>
+    private protected static InvalidDataException InRole(InvalidDataException e, IDataView data, string role, long position) =>
+        new($"{e.Message} In the {role}{TextValuesAt(data, position)}.", e);
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (OwnsStatistics)
+        {
+            Statistics?.Dispose();
+        }
+
+        DisposeSamples();
+    }
+
+    /// <summary>Whether disposing this set disposes <see cref="Statistics"/> (a selection shares its source's).</summary>
+    private protected virtual bool OwnsStatistics => true;
+
+    /// <summary>Frees the samples held between passes.</summary>
+    private protected abstract void DisposeSamples();
+
+    private static void DisposeAll(IEnumerable<Tensor> tensors)
+    {
+        foreach (var tensor in tensors.ToList())
+        {
+            tensor.Dispose();
         }
     }
 
@@ -128,29 +204,5 @@ internal sealed class LabeledSamples : IDisposable
         }
 
         return string.Empty;
-    }
-
-    /// <summary>The distinct classes present.</summary>
-    public int DistinctClasses()
-    {
-        var (classes, _, _) = Labels.unique();
-        using (classes)
-        {
-            return (int)classes.shape[0];
-        }
-    }
-
-    /// <summary>A copy holding only the samples at <paramref name="indices"/>, in that order.</summary>
-    public LabeledSamples Select(long[] indices)
-    {
-        using var index = torch.tensor(indices);
-        return new LabeledSamples(Samples.index_select(0, index), Labels.index_select(0, index), Format, 0);
-    }
-
-    /// <inheritdoc/>
-    public void Dispose()
-    {
-        Samples.Dispose();
-        Labels.Dispose();
     }
 }

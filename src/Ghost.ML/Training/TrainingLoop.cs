@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Ghost.ML.Classification;
 using Ghost.ML.Features;
 using Ghost.ML.Hosting;
 using Ghost.ML.Torch;
@@ -59,21 +60,32 @@ internal sealed class TrainingLoop
 
         var device = TorchDevice.Resolve(_options.Device, nameof(GhostBatchNormTrainingOptions.Device));
         var clock = Stopwatch.StartNew();
-        using var sets = ReadSets(data, classCount, seed);
+        long budget = _options.CacheBudgetBytes();
+        using var sets = ReadSets(data, classCount, seed, standardizeInput, budget);
         var (train, validation) = (sets.Train, sets.Validation);
         Info($"Read {train.Count} training samples of shape [{string.Join(", ", train.Format.SampleShape)}]"
             + (validation is null ? string.Empty : $" and {validation.Count} validation samples")
             + $" in {clock.Elapsed.TotalSeconds:F1} s; {classCount} classes; device {device}.");
 
         var input = InputFor(train, standardizeInput, pretrained?.SavedNormalization);
-        torch.manual_seed(seed);
+        using var globalRandom = GlobalTorchRandom.Seed(seed);
         var model = createModel(train.Format, classCount);
         try
         {
+            // A replaced classifier head draws its initial weights, so the weights load under the seed's lock.
             var start = pretrained?.LoadInto(model, classCount, _channel);
+            if (GlobalTorchRandom.DrawsWhileTraining(model))
+            {
+                _channel.Trace(MessageSensitivity.None, "The network may draw random numbers while training (dropout or a custom module): other seeded Fits wait until this one ends.");
+            }
+            else
+            {
+                globalRandom.Dispose();
+            }
+
             ApplySurgery(model);
             model.to(device);
-            Optimize(model, input, train, validation, device, seed, clock, FineTuningSchedule.For(model, _options, start, _channel));
+            Optimize(model, input, train, validation, device, seed, classCount, clock, FineTuningSchedule.For(model, _options, start, _channel));
             return new TrainedNetwork(model, input, device);
         }
         catch
@@ -84,12 +96,13 @@ internal sealed class TrainingLoop
     }
 
     /// <summary>Reads the training set and the validation set: the given one, or a stratified hold-out of the training set.</summary>
-    private TrainingSets ReadSets(IDataView data, int classCount, int seed)
+    private TrainingSets ReadSets(IDataView data, int classCount, int seed, bool measureChannels, long budget)
     {
-        var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", _cancellation);
+        var train = LabeledSamples.Read(data, _columns, _columns.Format, "training set", budget, _options.CacheChunkBytes, measureChannels, _cancellation);
         try
         {
             CheckTrainingSet(train, classCount);
+            DescribeCache(train, budget);
             if (_options.ValidationSet is { } validationSet)
             {
                 if (_options.ValidationSetFraction > 0)
@@ -97,7 +110,9 @@ internal sealed class TrainingLoop
                     _channel.Warning(MessageSensitivity.None, "ValidationSetFraction is ignored: a ValidationSet is given.");
                 }
 
-                return new TrainingSets(train, ReadValidationSet(validationSet, train.Format, classCount));
+                var validation = ReadValidationSet(validationSet, data, train.Format, classCount, budget - train.CachedBytes);
+                DescribeCache(validation, budget - train.CachedBytes);
+                return new TrainingSets(train, validation);
             }
 
             if (_options.ValidationSetFraction == 0)
@@ -112,10 +127,9 @@ internal sealed class TrainingLoop
                     $"ValidationSetFraction {_options.ValidationSetFraction} of {train.Count} training samples holds out none: raise it or give a ValidationSet.");
             }
 
-            var sets = new TrainingSets(train.Select(trainIndices), train.Select(validationIndices));
+            var sets = new TrainingSets(train.Select(trainIndices), train.Select(validationIndices), train);
             Info(string.Create(CultureInfo.InvariantCulture,
                 $"Held out {validationIndices.Length} of {train.Count} training samples for validation (ValidationSetFraction {_options.ValidationSetFraction}, stratified by class); {trainIndices.Length} train."));
-            train.Dispose();
             return sets;
         }
         catch
@@ -135,10 +149,10 @@ internal sealed class TrainingLoop
             return new NetworkInput(train.Format, mean, std);
         }
 
-        return standardize ? NetworkInput.Standardized(train.Format, train.Samples) : new NetworkInput(train.Format);
+        return standardize ? NetworkInput.Standardized(train.Format, train.Statistics!) : new NetworkInput(train.Format);
     }
 
-    private LabeledSamples ReadValidationSet(IDataView validationSet, FeatureFormat format, int classCount)
+    private LabeledSamples ReadValidationSet(IDataView validationSet, IDataView data, FeatureFormat format, int classCount, long budget)
     {
         int validationClasses = TrainingColumns.ClassCount(_columns.Label(validationSet.Schema, "validation set"));
         if (validationClasses != classCount)
@@ -147,7 +161,38 @@ internal sealed class TrainingLoop
                 $"The validation set's label column '{_columns.LabelColumnName}' has {validationClasses} classes and the training set's has {classCount}: key both with the same fitted MapValueToKey transformer.");
         }
 
-        return LabeledSamples.Read(validationSet, _columns, format, "validation set", _cancellation);
+        CheckSameKeyValues(validationSet, data);
+
+        return LabeledSamples.Read(validationSet, _columns, format, "validation set", budget, _options.CacheChunkBytes, measureChannels: false, _cancellation);
+    }
+
+    private void DescribeCache(LabeledSamples samples, long budget)
+    {
+        long bytes = samples.Count * samples.Format.StoredSampleBytes;
+        Info(samples is StreamedSamples
+            ? $"{samples.Count} samples ({bytes >> 20} MiB decoded) exceed the cache budget ({budget >> 20} MiB, TrainingCacheBudgetBytes): they are read and decoded again on every pass."
+            : $"{samples.Count} samples cached in memory ({bytes >> 20} MiB of a {budget >> 20} MiB budget).");
+    }
+
+    /// <summary>
+    /// Throws when both label columns carry key values (as MapValueToKey writes them) and these differ: a validation
+    /// set keyed by its own MapValueToKey has the same class count but may number the classes in another order.
+    /// </summary>
+    private void CheckSameKeyValues(IDataView validationSet, IDataView data)
+    {
+        var training = ClassLabels.FromLabelColumn(_columns.Label(data.Schema, "training set")).Values;
+        var validation = ClassLabels.FromLabelColumn(_columns.Label(validationSet.Schema, "validation set")).Values;
+        if (training is null || validation is null)
+        {
+            return;
+        }
+
+        int mismatch = Enumerable.Range(0, training.Count).FirstOrDefault(key => training[key] != validation[key], -1);
+        if (mismatch >= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(validationSet),
+                $"The validation set's label column '{_columns.LabelColumnName}' numbers its classes differently from the training set's: key {mismatch + 1} is '{validation[mismatch]}' there and '{training[mismatch]}' in the training set. Key both with the same fitted MapValueToKey transformer.");
+        }
     }
 
     private void CheckTrainingSet(LabeledSamples train, int classCount)
@@ -186,7 +231,7 @@ internal sealed class TrainingLoop
     }
 
     private void Optimize(nn.Module<Tensor, Tensor> model, NetworkInput input, LabeledSamples train, LabeledSamples? validation,
-        Device device, int seed, Stopwatch clock, FineTuningSchedule fineTuning)
+        Device device, int seed, int classCount, Stopwatch clock, FineTuningSchedule fineTuning)
     {
         long count = train.Count;
         int batchSize = (int)Math.Min(_options.BatchSize, count);
@@ -214,24 +259,31 @@ internal sealed class TrainingLoop
             long correct = 0;
             double learningRate = 0;
             var epochClock = Stopwatch.StartNew();
-            using var order = torch.randperm(count, generator: generator);
-            for (long start = 0; start < usable; start += batchSize, step++)
+            long[] order;
+            using (var permutation = torch.randperm(count, generator: generator))
             {
-                _cancellation.ThrowIfCancellationRequested();
-                using var scope = torch.NewDisposeScope();
-                var indices = order.narrow(0, start, Math.Min(batchSize, usable - start));
-                var images = input.Prepare(train.Samples.index_select(0, indices), device);
-                if (augment)
-                {
-                    images = augmentation.Apply(images, generator);
-                }
+                order = permutation.data<long>().ToArray();
+            }
 
-                var labels = train.Labels.index_select(0, indices).to(device);
-                learningRate = schedule.At(step);
-                fineTuning.SetLearningRate(optimizer, learningRate);
-                var (loss, hits) = Step(model, optimizer, images, labels, epoch, step);
-                lossSum += loss * indices.shape[0];
-                correct += hits;
+            foreach (var batch in train.Batches(order, usable, batchSize))
+            {
+                using (batch)
+                {
+                    _cancellation.ThrowIfCancellationRequested();
+                    using var scope = torch.NewDisposeScope();
+                    var images = input.Prepare(batch.Samples, device);
+                    if (augment)
+                    {
+                        images = augmentation.Apply(images, generator);
+                    }
+
+                    learningRate = schedule.At(step);
+                    fineTuning.SetLearningRate(optimizer, learningRate);
+                    var (loss, hits) = Step(model, optimizer, images, batch.Labels.to(device), classCount, epoch, step);
+                    lossSum += loss * batch.Count;
+                    correct += hits;
+                    step++;
+                }
             }
 
             double seconds = epochClock.Elapsed.TotalSeconds;
@@ -280,9 +332,10 @@ internal sealed class TrainingLoop
     /// <summary>One optimizer step; returns the batch's mean loss and how many samples it classified correctly.</summary>
     /// <exception cref="InvalidOperationException">The loss is NaN or infinite.</exception>
     private (float Loss, long Correct) Step(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, Tensor images, Tensor labels,
-        int epoch, long step)
+        int classCount, int epoch, long step)
     {
         var logits = model.call(images);
+        CheckLogits(logits, classCount);
         var loss = nn.functional.cross_entropy(logits, labels);
         float lossValue = loss.item<float>();
         if (!float.IsFinite(lossValue))
@@ -297,6 +350,21 @@ internal sealed class TrainingLoop
         return (lossValue, logits.argmax(1).eq(labels).sum().item<long>());
     }
 
+    /// <summary>
+    /// Throws unless the network gives [batch, classCount] logits: cross-entropy accepts more logits than classes
+    /// without complaint, and the surplus would silently take probability from the real classes.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The network's output has another shape.</exception>
+    private void CheckLogits(Tensor logits, int classCount)
+    {
+        if (logits.ndim != 2 || logits.shape[1] != classCount)
+        {
+            string outputs = logits.ndim == 2 ? $"{logits.shape[1]} values per sample" : $"shape [{string.Join(", ", logits.shape)}]";
+            throw new InvalidOperationException(
+                $"The network outputs {outputs}, but label column '{_columns.LabelColumnName}' has {classCount} classes: the network must output [batch, {classCount}] logits (the class count its factory is given).");
+        }
+    }
+
     /// <summary>Mean loss and accuracy over every sample of <paramref name="data"/> (sums over batches, then one division).</summary>
     private static (double? Loss, double? Accuracy) Evaluate(nn.Module<Tensor, Tensor> model, NetworkInput input, LabeledSamples data, Device device)
     {
@@ -304,14 +372,17 @@ internal sealed class TrainingLoop
         using var noGrad = torch.no_grad();
         double lossSum = 0;
         long correct = 0;
-        for (long start = 0; start < data.Count; start += ValidationBatchSize)
+        long[] inOrder = [.. Enumerable.Range(0, checked((int)data.Count)).Select(row => (long)row)];
+        foreach (var batch in data.Batches(inOrder, data.Count, ValidationBatchSize))
         {
-            using var scope = torch.NewDisposeScope();
-            long length = Math.Min(ValidationBatchSize, data.Count - start);
-            var logits = model.call(input.Prepare(data.Samples.narrow(0, start, length), device));
-            var labels = data.Labels.narrow(0, start, length).to(device);
-            lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
-            correct += logits.argmax(1).eq(labels).sum().item<long>();
+            using (batch)
+            {
+                using var scope = torch.NewDisposeScope();
+                var logits = model.call(input.Prepare(batch.Samples, device));
+                var labels = batch.Labels.to(device);
+                lossSum += nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>();
+                correct += logits.argmax(1).eq(labels).sum().item<long>();
+            }
         }
 
         model.train();

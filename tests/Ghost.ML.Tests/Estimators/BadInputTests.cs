@@ -63,6 +63,16 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void MissingImageFileIsNamedWithoutTheSplitterWrapping()
+    {
+        using var images = new TestImageFolder(imagesPerClass: 2);
+        var rows = images.Rows.Append(new ImageRow { ImagePath = "missing.png", Label = "top" });
+        var error = AssertFitFails<InvalidDataException>(TestPipelines.Canonical(s_mlContext, images.Path, TestPipelines.FastOptions()),
+            s_mlContext.Data.LoadFromEnumerable(rows), "The training set could not be read: Could not find file");
+        StringAssert.Contains(error.Message, "missing.png");
+    }
+
+    [TestMethod]
     public void EmptyTrainingSet()
     {
         var data = KeyedLike(TestVectors.Rows(2), []);
@@ -103,6 +113,41 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     }
 
     [TestMethod]
+    public void ValidationSetKeyedByItsOwnMapValueToKey()
+    {
+        var rows = TestVectors.Rows(4);
+        var options = TestPipelines.FastOptions();
+        var bottomFirst = rows.Where(row => row.Label == "bottom").Concat(rows.Where(row => row.Label == "top"));
+        options.ValidationSet = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, bottomFirst);
+        var error = AssertFitFails<ArgumentOutOfRangeException>(new GhostBatchNormImageClassifier(s_mlContext, options),
+            GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, rows), "numbers its classes differently");
+        StringAssert.Contains(error.Message, "key 1 is 'bottom' there and 'top' in the training set");
+    }
+
+    [TestMethod]
+    public void NetworkWithMoreOutputsThanClasses()
+    {
+        var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, TestVectors.Rows(4));
+        var trainer = new GhostBatchNormTrainer(s_mlContext, classes => GhostBatchNormTrainerTests.SmallModel(classes + 3), GhostBatchNormTrainerTests.FastOptions());
+        var error = AssertFitFails<InvalidOperationException>(trainer, data, "outputs 5 values per sample");
+        StringAssert.Contains(error.Message, "has 2 classes");
+    }
+
+    [TestMethod]
+    [DataRow(float.NaN, "NaN")]
+    [DataRow(float.PositiveInfinity, "Infinity")]
+    [DataRow(float.NegativeInfinity, "-Infinity")]
+    public void NonFiniteFeatureValueNamesTheRowAndColumn(float value, string shown)
+    {
+        var rows = TestVectors.Rows(4);
+        rows[5].Features[10] = value;
+        var data = GhostBatchNormTrainerTests.KeyedPixels(s_mlContext, rows);
+        var error = AssertFitFails<InvalidDataException>(new GhostBatchNormTrainer(s_mlContext, GhostBatchNormTrainerTests.SmallModel, GhostBatchNormTrainerTests.FastOptions()),
+            data, "Row 5, feature column 'Features': value 10 is " + shown);
+        StringAssert.Contains(error.Message, "training set");
+    }
+
+    [TestMethod]
     [DataRow(nameof(GhostBatchNormTrainingOptions.BatchSize), 0)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.GhostBatchSize), -1)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.Epoch), 0)]
@@ -115,6 +160,10 @@ public sealed class BadInputTests : SingleThreadedTorchTests
     [DataRow(nameof(GhostBatchNormTrainingOptions.LearningRate), 0f)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.LearningRate), float.NaN)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.WeightDecay), -1f)]
+    [DataRow(nameof(GhostBatchNormTrainingOptions.Momentum), 5f)]
+    [DataRow(nameof(GhostBatchNormTrainingOptions.Momentum), 1f)]
+    [DataRow(nameof(GhostBatchNormTrainingOptions.WarmupEpochs), 1000f)]
+    [DataRow(nameof(GhostBatchNormTrainingOptions.TrainingCacheBudgetBytes), -1L)]
     [DataRow(nameof(GhostBatchNormTrainingOptions.Device), "tpu")]
     [DataRow(nameof(GhostBatchNormTrainingOptions.ScoreColumnName), " ")]
     public void InvalidOptionFailsWhenTheEstimatorIsCreated(string option, object value)

@@ -152,11 +152,37 @@ public sealed class ScoringAndPersistenceTests : SingleThreadedTorchTests
     [TestMethod]
     public void LoadingANewerFormatSaysSo()
     {
+        using var newer = WithManifest(manifest => manifest["FormatVersion"] = 99);
+        var error = Assert.ThrowsExactly<NotSupportedException>(() => GhostBatchNormClassificationTransformer.Load(s_mlContext, newer));
+        StringAssert.Contains(error.Message, "format version 99");
+    }
+
+    [TestMethod]
+    [DataRow("SampleShape", null, "sample shape []")]
+    [DataRow("SampleShape", "[3, 8]", "image shape [3, 8]")]
+    [DataRow("SampleShape", "[3, 8, 0]", "sample shape [3, 8, 0]")]
+    [DataRow("ChannelStd", "[0, 1, 1]", "standard deviation")]
+    [DataRow("ChannelStd", "[-1, 1, 1]", "standard deviation")]
+    [DataRow("ChannelStd", "[1, 1]", "channel statistics for 3 and 2 channels")]
+    [DataRow("ChannelMean", null, "channel statistics for  and 3 channels")]
+    [DataRow("LabelValueType", "\"Single\"", "label value 'top', which is not a Single")]
+    [DataRow("LabelValueType", "\"Guid\"", "label value type 'Guid'")]
+    [DataRow("LabelValues", "[\"top\"]", "2 classes and 1 label values")]
+    public void DamagedManifestIsRefusedAtLoad(string field, string? json, string expected)
+    {
+        using var damaged = WithManifest(manifest => manifest[field] = json is null ? null : System.Text.Json.Nodes.JsonNode.Parse(json));
+        var error = Assert.ThrowsExactly<InvalidDataException>(() => GhostBatchNormClassificationTransformer.Load(s_mlContext, damaged));
+        StringAssert.Contains(error.Message, expected, error.Message);
+    }
+
+    /// <summary>The trained classifier saved, with its manifest.json changed by <paramref name="edit"/>.</summary>
+    private static MemoryStream WithManifest(Action<System.Text.Json.Nodes.JsonNode> edit)
+    {
         using var stream = new MemoryStream();
         s_classifier.Save(stream);
-        using var newer = new MemoryStream();
+        var edited = new MemoryStream();
         using (var source = new System.IO.Compression.ZipArchive(stream, System.IO.Compression.ZipArchiveMode.Read))
-        using (var target = new System.IO.Compression.ZipArchive(newer, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
+        using (var target = new System.IO.Compression.ZipArchive(edited, System.IO.Compression.ZipArchiveMode.Create, leaveOpen: true))
         {
             foreach (var entry in source.Entries)
             {
@@ -165,7 +191,7 @@ public sealed class ScoringAndPersistenceTests : SingleThreadedTorchTests
                 if (entry.FullName == "manifest.json")
                 {
                     var manifest = System.Text.Json.Nodes.JsonNode.Parse(input)!;
-                    manifest["FormatVersion"] = 99;
+                    edit(manifest);
                     using var writer = new System.Text.Json.Utf8JsonWriter(output);
                     manifest.WriteTo(writer);
                 }
@@ -176,9 +202,8 @@ public sealed class ScoringAndPersistenceTests : SingleThreadedTorchTests
             }
         }
 
-        newer.Position = 0;
-        var error = Assert.ThrowsExactly<NotSupportedException>(() => GhostBatchNormClassificationTransformer.Load(s_mlContext, newer));
-        StringAssert.Contains(error.Message, "format version 99");
+        edited.Position = 0;
+        return edited;
     }
 
     public sealed class ImageInput
