@@ -19,8 +19,9 @@ namespace Ghost.ML;
 /// Input columns: <c>Label</c>, a key type (from <c>MapValueToKey</c>; the class count is its cardinality), and
 /// <c>Features</c>, either encoded image files (the bytes <c>LoadRawImageBytes</c> produces: PNG, JPEG, BMP, any
 /// size, grey or colour) or a vector of Single of C×<see cref="Options.ImageHeight"/>×<see cref="Options.ImageWidth"/>
-/// pixels (C = 1 or 3). Images are decoded once, resized to ImageWidth×ImageHeight with a high-quality filter and
-/// kept in memory for every epoch; the network reads one grey channel when every training image is grey, else RGB.
+/// pixels (C = 1 or 3). Images are decoded, resized to ImageWidth×ImageHeight with a high-quality filter and kept
+/// in memory for every epoch while they fit in <see cref="GhostBatchNormTrainingOptions.TrainingCacheBudgetBytes"/>
+/// (else decoded again on every pass); the network reads one grey channel when every training image is grey, else RGB.
 /// Pixels are scaled to [0, 1] and standardized per channel with the training set's mean and deviation, or with
 /// <see cref="GhostBatchNormTrainingOptions.InputNormalization"/> when it is set.
 /// </para>

@@ -12,8 +12,9 @@ using static TorchSharp.torch;
 namespace Ghost.ML.Training;
 
 /// <summary>
-/// The one training engine behind both estimators: reads and decodes the data once into memory, builds the network,
-/// applies the ghost surgery, and runs SGD with warm-up and cosine decay, validating and reporting every epoch.
+/// The one training engine behind both estimators: reads the data (cached in memory within the cache budget, else
+/// streamed on every pass), builds the network (from pretrained weights when given), applies the ghost surgery, and
+/// runs SGD with warm-up and cosine decay, validating and reporting every epoch.
 /// </summary>
 internal sealed class TrainingLoop
 {
