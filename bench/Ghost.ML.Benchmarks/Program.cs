@@ -9,6 +9,7 @@ using Ghost.ML.Benchmarks.Cache;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
 using Ghost.ML.Benchmarks.Onnx;
+using Ghost.ML.Benchmarks.Peer;
 using Ghost.ML.Benchmarks.Reporting;
 using Ghost.ML.Benchmarks.Training;
 using Ghost.ML.Torch.Models;
@@ -126,24 +127,24 @@ memoryChild.SetAction(parse => MemoryComparison.RunAsChild(AllocatorSetting.Name
     parse.GetValue(variantArgument) == "ghost", StepOptionsOf(parse)));
 
 var dataOption = new Option<string>("--data") { Description = "Fashion-MNIST IDX folder.", DefaultValueFactory = _ => "../shared/data/fashion-mnist" };
-var outputOption = new Option<string>("--output") { Description = "Folder for accuracy.csv and accuracy.png.", DefaultValueFactory = _ => "artifacts/accuracy" };
-var ghostSizesOption = new Option<int[]>("--ghost-batch-sizes") { Description = "Ghost batch sizes; 0 = plain BatchNorm.", DefaultValueFactory = _ => [0, 16, 32, 128], AllowMultipleArgumentsPerToken = true };
+var outputOption = new Option<string>("--output") { Description = "Folder for accuracy.csv (appended to), accuracy-summary.md and accuracy.png.", DefaultValueFactory = _ => "artifacts/accuracy" };
+var ghostSizesOption = new Option<int[]>("--ghost-batch-sizes") { Description = "Ghost batch sizes; 0 = plain BatchNorm.", DefaultValueFactory = _ => [0, 16, 32], AllowMultipleArgumentsPerToken = true };
 var epochsOption = new Option<int>("--epochs") { Description = "Epochs per run.", DefaultValueFactory = _ => 3 };
 var studyBatchOption = new Option<int>("--batch-size") { Description = "Images per step.", DefaultValueFactory = _ => 1024 };
 var trainLimitOption = new Option<int?>("--train-limit") { Description = "Training images used (default: all 60 000)." };
 var testLimitOption = new Option<int?>("--test-limit") { Description = "Test images used (default: all)." };
-var seedOption = new Option<int>("--seed") { Description = "Seed shared by every run.", DefaultValueFactory = _ => 42 };
-var chartOnlyOption = new Option<bool>("--chart-only") { Description = "Only draw accuracy.png again from the accuracy.csv in --output." };
-var accuracy = new Command("accuracy", "ResNet-20 on Fashion-MNIST per ghost batch size: test accuracy and time per epoch, CSV and chart.")
+var seedsOption = new Option<int[]>("--seeds") { Description = "Seeds; every ghost batch size runs with each.", DefaultValueFactory = _ => [1, 2, 3], AllowMultipleArgumentsPerToken = true };
+var reportOnlyOption = new Option<bool>("--report-only") { Description = "Only write accuracy-summary.md and accuracy.png again from the accuracy.csv in --output." };
+var accuracy = new Command("accuracy", "ResNet-20 on Fashion-MNIST per ghost batch size and seed: test accuracy and time per epoch, CSV, summary and chart.")
 {
-    dataOption, outputOption, ghostSizesOption, epochsOption, studyBatchOption, trainLimitOption, testLimitOption, seedOption,
-    chartOnlyOption,
+    dataOption, outputOption, ghostSizesOption, epochsOption, studyBatchOption, trainLimitOption, testLimitOption, seedsOption,
+    reportOnlyOption,
 };
 accuracy.SetAction(parse =>
 {
-    if (parse.GetValue(chartOnlyOption))
+    if (parse.GetValue(reportOnlyOption))
     {
-        AccuracyStudy.RedrawChart(parse.GetValue(outputOption)!, AccuracyStudy.ChartTitle(parse.GetValue(studyBatchOption)));
+        Console.Write(AccuracyStudy.WriteReport(parse.GetValue(outputOption)!, parse.GetValue(studyBatchOption)));
         return;
     }
 
@@ -151,10 +152,11 @@ accuracy.SetAction(parse =>
     var trainLimit = parse.GetValue(trainLimitOption);
     var options = new AccuracyOptions(parse.GetValue(dataOption)!, parse.GetValue(outputOption)!, parse.GetValue(ghostSizesOption)!,
         parse.GetValue(epochsOption), parse.GetValue(studyBatchOption), trainLimit,
-        parse.GetValue(testLimitOption), parse.GetValue(seedOption));
-    AccuracyStudy.Run(options, r => Console.WriteLine(
-        $"ghost {AccuracyStudy.Label(r.GhostBatchSize),4}  epoch {r.Epoch,2}  loss {r.TrainLoss:F4}  test accuracy {r.TestAccuracy:P2}  {r.Elapsed.TotalSeconds:F0} s"));
-    Console.WriteLine($"Wrote {Path.GetFullPath(Path.Combine(options.OutputDirectory, "accuracy.csv"))} and accuracy.png");
+        parse.GetValue(testLimitOption), parse.GetValue(seedsOption)!);
+    var summary = AccuracyStudy.Run(options, r => Console.WriteLine(
+        $"seed {r.Seed}  ghost {AccuracyCsv.Label(r.GhostBatchSize),4}  epoch {r.Epoch,2}  loss {r.TrainLoss:F4}  test accuracy {r.TestAccuracy:P2}  {r.Elapsed?.TotalSeconds:F0} s"));
+    Console.Write(summary);
+    Console.WriteLine($"Appended to {Path.GetFullPath(Path.Combine(options.OutputDirectory, AccuracyStudy.CsvFile))}; wrote accuracy-summary.md and accuracy.png");
 });
 
 var imagesOption = new Option<int>("--images") { Description = "Images per epoch: the first ones of Fashion-MNIST, or random ones without it.", DefaultValueFactory = _ => 512 };
@@ -192,6 +194,23 @@ scoring.SetAction(parse =>
     var options = EstimatorOptionsOf(parse, scoringImagesOption);
     var rowImages = parse.GetValue(rowImagesOption);
     Report.Scoring(options, rowImages, ScoringThroughput.Measure(options, rowImages));
+});
+
+var peerImagesOption = new Option<int>("--images") { Description = "Images per epoch: the first ones of Fashion-MNIST's training set.", DefaultValueFactory = _ => 4096 };
+var peerBatchSizesOption = new Option<int[]>("--batch-sizes") { Description = "Images per training step.", DefaultValueFactory = _ => [128, 1024], AllowMultipleArgumentsPerToken = true };
+var pythonOption = new Option<string>("--python") { Description = "Python with PyTorch (apt-get install python3-torch).", DefaultValueFactory = _ => "/usr/bin/python3" };
+var referenceScriptOption = new Option<string>("--reference-script") { Description = "The PyTorch reference.", DefaultValueFactory = _ => "bench/reference/composer_reference.py" };
+var peerSpeed = new Command("peer-speed", "Training images/s: the estimator and a bare TorchSharp loop vs PyTorch with BatchNorm and with Composer's chunk loop.")
+{
+    dataOption, peerImagesOption, peerBatchSizesOption, ghostBatchSizeOption, estimatorRoundsOption, pythonOption, referenceScriptOption,
+};
+peerSpeed.SetAction(parse =>
+{
+    Report.Machine();
+    var peer = new PeerOptions(parse.GetValue(pythonOption)!, parse.GetValue(referenceScriptOption)!);
+    var options = parse.GetValue(peerBatchSizesOption)!.Select(batchSize => new EstimatorOptions(parse.GetValue(dataOption)!,
+        parse.GetValue(peerImagesOption), batchSize, parse.GetValue(ghostBatchSizeOption), parse.GetValue(estimatorRoundsOption))).ToList();
+    Report.PeerSpeed(options[0], options.Select(o => PeerSpeedComparison.Compare(o, peer)).ToList());
 });
 
 var onnx = new Command("onnx", "ONNX Runtime on the exported model vs the TorchSharp transformer, batched; deployment size of both.") { scoringImagesOption };
@@ -237,6 +256,7 @@ root.Subcommands.Add(step);
 root.Subcommands.Add(allocator);
 root.Subcommands.Add(allocatorChild);
 root.Subcommands.Add(memory);
+root.Subcommands.Add(peerSpeed);
 root.Subcommands.Add(memoryChild);
 root.Subcommands.Add(estimator);
 root.Subcommands.Add(estimatorChild);

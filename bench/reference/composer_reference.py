@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The accuracy study's recipe and a training-speed check in PyTorch, with Composer's GhostBatchNorm semantics.
 
-A benchmark tool, not a test: it runs on Debian's PyTorch (apt-get install python3-torch), with
-/usr/bin/python3, side by side with `./build.sh bench accuracy` and `./build.sh bench peer-speed`.
+A benchmark tool, not a test: it runs on Debian's PyTorch (apt-get install python3-torch), with /usr/bin/python3,
+side by side with `./build.sh bench accuracy` (both append to artifacts/accuracy/accuracy.csv) and
+`./build.sh bench peer-speed` (which runs this script's `speed` itself).
 
 The recipe (the same as bench/Ghost.ML.Benchmarks/Accuracy/AccuracyStudy.cs):
   network        ResNet-20 for 1-channel 28x28 input (He et al. 2016, section 4.2): 3x3 conv to 16 channels,
@@ -26,6 +27,7 @@ import gzip
 import math
 import os
 import struct
+import sys
 import time
 
 import torch
@@ -177,29 +179,34 @@ def accuracy(args):
 
 
 def speed(args):
-    """Training images per second of ResNet-20 on random 28x28 images: plain BatchNorm and Composer's chunk loop."""
-    writer = csv.writer(open(args.output, "a", newline="")) if args.output else None
+    """Training images/s of one shuffled epoch over the first --images training images, as `bench peer-speed` measures ours.
+
+    Plain BatchNorm and Composer's chunk loop; one warm-up epoch, then the median of --rounds epochs. The learning rate
+    is fixed at 0.1 (the schedule does not change the cost of a step). Prints one CSV row per configuration.
+    """
+    images, labels = load_split(args.data, "train")
+    images, labels = images[:args.images].contiguous(), labels[:args.images].contiguous()
+    writer = csv.writer(open(args.output, "a", newline="") if args.output else sys.stdout)
     for batch in args.batch_sizes:
         for ghost in args.ghost_batch_sizes:
             torch.manual_seed(1)
             model = ResNet20(ghost)
             model.train()
             optimizer = make_optimizer(model, 0.1)
-            images = torch.randn(batch, 1, 28, 28)
-            labels = torch.randint(0, 10, (batch,))
+            shuffle = torch.Generator().manual_seed(1)
             timings = []
-            for step in range(args.warmup + args.steps):
+            for epoch in range(1 + args.rounds):
                 started = time.perf_counter()
-                optimizer.zero_grad()
-                F.cross_entropy(model(images), labels).backward()
-                optimizer.step()
-                if step >= args.warmup:
+                order = torch.randperm(len(images), generator=shuffle)
+                for start in range(0, len(images), batch):
+                    indices = order[start:start + batch]
+                    optimizer.zero_grad()
+                    F.cross_entropy(model(images[indices]), labels[indices]).backward()
+                    optimizer.step()
+                if epoch > 0:
                     timings.append(time.perf_counter() - started)
             median = sorted(timings)[len(timings) // 2]
-            label = f"ghost {ghost}" if ghost else "BatchNorm"
-            print(f"batch {batch:5}  {label:>9}  {batch / median:8.1f} images/s  (median of {len(timings)} steps, {median * 1000:.1f} ms)", flush=True)
-            if writer:
-                writer.writerow(["pytorch", batch, ghost or "none", f"{batch / median:.1f}"])
+            writer.writerow(["pytorch", batch, ghost or "none", f"{len(images) / median:.1f}"])
 
 
 def main():
@@ -208,17 +215,19 @@ def main():
     commands = parser.add_subparsers(dest="command", required=True)
     study = commands.add_parser("accuracy", help="the accuracy study's recipe, one CSV row per epoch")
     study.add_argument("--data", default="../shared/data/fashion-mnist", help="folder of Fashion-MNIST's IDX .gz files")
-    study.add_argument("--output", default="artifacts/accuracy/reference.csv", help="CSV file (appended to)")
+    study.add_argument("--output", default="artifacts/accuracy/accuracy.csv",
+                       help="CSV file (appended to; the same columns as `./build.sh bench accuracy` writes)")
     study.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     study.add_argument("--ghost-batch-sizes", type=int, nargs="+", default=[0, 16, 32], help="0 = plain BatchNorm")
     study.add_argument("--epochs", type=int, default=3)
     study.add_argument("--batch-size", type=int, default=1024)
-    timing = commands.add_parser("speed", help="training images/s on random images")
+    timing = commands.add_parser("speed", help="training images/s of a shuffled epoch; CSV rows: implementation, batch, ghost, images/s")
+    timing.add_argument("--data", default="../shared/data/fashion-mnist", help="folder of Fashion-MNIST's IDX .gz files")
+    timing.add_argument("--images", type=int, default=4096, help="the first this many training images make the epoch")
     timing.add_argument("--batch-sizes", type=int, nargs="+", default=[128, 1024])
     timing.add_argument("--ghost-batch-sizes", type=int, nargs="+", default=[0, 32], help="0 = plain BatchNorm")
-    timing.add_argument("--warmup", type=int, default=3)
-    timing.add_argument("--steps", type=int, default=10)
-    timing.add_argument("--output", help="CSV file to append to")
+    timing.add_argument("--rounds", type=int, default=3, help="timed epochs after one warm-up epoch")
+    timing.add_argument("--output", help="CSV file to append to (default: standard output)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.command == "accuracy":

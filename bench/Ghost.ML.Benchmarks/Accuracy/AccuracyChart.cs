@@ -2,25 +2,55 @@ using ScottPlot;
 
 namespace Ghost.ML.Benchmarks.Accuracy;
 
-/// <summary>The study's chart: test accuracy per epoch, one line per ghost batch size.</summary>
+/// <summary>
+/// The study's chart: this project's test accuracy per epoch, one line per ghost batch size at the mean over the seeds
+/// with a band from the lowest to the highest seed; the reference implementation's final accuracy as mean ± standard
+/// deviation beside the last epoch, in the same colour.
+/// </summary>
 internal static class AccuracyChart
 {
+    private const double ReferenceOffset = 0.12;
+
     /// <summary>Draws <paramref name="results"/> into a PNG at <paramref name="path"/>.</summary>
-    public static void Save(string path, string title, IEnumerable<EpochResult> results)
+    public static void Save(string path, string title, IReadOnlyList<EpochResult> results, IReadOnlyList<ConfigurationSummary> summaries)
     {
         var plot = new Plot();
-        foreach (var run in results.GroupBy(result => result.GhostBatchSize))
+        var ghostBatchSizes = results.Select(result => result.GhostBatchSize).Distinct().Order().ToList();
+        var lastEpoch = results.Max(result => result.Epoch);
+        foreach (var ghostBatchSize in ghostBatchSizes)
         {
-            var line = plot.Add.Scatter(run.Select(r => (double)r.Epoch).ToArray(), run.Select(r => 100 * r.TestAccuracy).ToArray());
-            line.LegendText = $"ghost batch {AccuracyStudy.Label(run.Key)}";
+            var color = plot.Add.Palette.GetColor(ghostBatchSizes.IndexOf(ghostBatchSize));
+            var ours = results.Where(result => result.Implementation == AccuracyCsv.Ours && result.GhostBatchSize == ghostBatchSize)
+                .GroupBy(result => result.Epoch).OrderBy(epoch => epoch.Key)
+                .Select(epoch => (Epoch: (double)epoch.Key, Mean: 100 * epoch.Average(r => r.TestAccuracy),
+                    Low: 100 * epoch.Min(r => r.TestAccuracy), High: 100 * epoch.Max(r => r.TestAccuracy), Seeds: epoch.Count()))
+                .ToList();
+            if (ours.Count > 0)
+            {
+                var band = plot.Add.FillY(ours.Select(p => p.Epoch).ToArray(), ours.Select(p => p.Low).ToArray(), ours.Select(p => p.High).ToArray());
+                band.FillColor = color.WithAlpha(0.2);
+                band.LineWidth = 0;
+                var line = plot.Add.Scatter(ours.Select(p => p.Epoch).ToArray(), ours.Select(p => p.Mean).ToArray(), color);
+                line.LegendText = $"Ghost.ML, {AccuracySummary.Normalisation(ghostBatchSize)} (mean of {ours.Max(p => p.Seeds)} seeds, band min–max)";
+            }
+
+            foreach (var reference in summaries.Where(s => s.Implementation != AccuracyCsv.Ours && s.GhostBatchSize == ghostBatchSize))
+            {
+                var x = lastEpoch + ReferenceOffset * (1 + ghostBatchSizes.IndexOf(ghostBatchSize));
+                var bar = plot.Add.ErrorBar([x], [100 * reference.Mean], [100 * reference.StandardDeviation]);
+                bar.Color = color;
+                var marker = plot.Add.Marker(x, 100 * reference.Mean, MarkerShape.OpenSquare, size: 9, color);
+                marker.LegendText = $"{reference.Implementation}, {AccuracySummary.Normalisation(ghostBatchSize)}, " +
+                    $"final (mean ± std of {reference.FinalAccuracies.Count} seeds)";
+            }
         }
 
-        var epochs = results.Select(result => result.Epoch).Distinct().Order().ToArray();
+        var epochs = Enumerable.Range(1, lastEpoch).ToArray();
         plot.Axes.Bottom.SetTicks(epochs.Select(epoch => (double)epoch).ToArray(), epochs.Select(epoch => epoch.ToString()).ToArray());
         plot.Title(title);
         plot.XLabel("epoch");
         plot.YLabel("test accuracy (%)");
-        plot.ShowLegend();
-        plot.SavePng(path, 800, 500);
+        plot.ShowLegend(Alignment.LowerRight);
+        plot.SavePng(path, 900, 560);
     }
 }

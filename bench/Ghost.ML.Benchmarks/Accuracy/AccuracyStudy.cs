@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Ghost.ML.Torch;
 using Ghost.ML.Torch.Models;
 using Ghost.ML.Training;
@@ -16,44 +15,63 @@ namespace Ghost.ML.Benchmarks.Accuracy;
 /// <param name="BatchSize">Images per training step.</param>
 /// <param name="TrainLimit">Training images used (null = all 60 000).</param>
 /// <param name="TestLimit">Test images used (null = all 10 000).</param>
-/// <param name="Seed">Seed of the model initialisation and the shuffling, the same for every run.</param>
+/// <param name="Seeds">Seeds of the model initialisation and the shuffling; every ghost batch size runs with each.</param>
 internal sealed record AccuracyOptions(string DataDirectory, string OutputDirectory, IReadOnlyList<int> GhostBatchSizes,
-    int Epochs, int BatchSize, int? TrainLimit, int? TestLimit, int Seed);
-
-/// <summary>One epoch of one run.</summary>
-internal sealed record EpochResult(int GhostBatchSize, int Epoch, double TrainLoss, double TestAccuracy, TimeSpan Elapsed);
+    int Epochs, int BatchSize, int? TrainLimit, int? TestLimit, IReadOnlyList<int> Seeds);
 
 /// <summary>
-/// ResNet-20 on Fashion-MNIST at a large batch, trained with the same schedule and seed for every ghost batch size:
+/// ResNet-20 on Fashion-MNIST at a large batch, trained with the same schedule and seeds for every ghost batch size:
 /// SGD with Nesterov momentum 0.9, weight decay 5e-4, learning rate 0.1 · batch / 256 warmed up linearly over the
 /// first epoch and decayed by a cosine to zero.
 /// </summary>
 internal static class AccuracyStudy
 {
-    /// <summary>Runs every ghost batch size in turn, writing <c>accuracy.csv</c> and <c>accuracy.png</c> as it goes.</summary>
-    public static IReadOnlyList<EpochResult> Run(AccuracyOptions options, Action<EpochResult> onEpoch)
+    /// <summary>File name of the results, in the output folder.</summary>
+    public const string CsvFile = "accuracy.csv";
+
+    /// <summary>
+    /// Runs every ghost batch size with every seed in turn, appending each epoch to <c>accuracy.csv</c> as it ends, then
+    /// writes the report over the whole file (see <see cref="WriteReport"/>).
+    /// </summary>
+    /// <returns>The summary table.</returns>
+    public static string Run(AccuracyOptions options, Action<EpochResult> onEpoch)
     {
         var train = FashionMnist.Load(options.DataDirectory, training: true, options.TrainLimit);
         var test = FashionMnist.Load(options.DataDirectory, training: false, options.TestLimit);
         Directory.CreateDirectory(options.OutputDirectory);
-        var results = new List<EpochResult>();
-        foreach (var ghostBatchSize in options.GhostBatchSizes)
+        foreach (var seed in options.Seeds)
         {
-            foreach (var result in TrainOne(options, ghostBatchSize, train, test))
+            foreach (var ghostBatchSize in options.GhostBatchSizes)
             {
-                results.Add(result);
-                onEpoch(result);
-                WriteCsv(Path.Combine(options.OutputDirectory, "accuracy.csv"), results);
+                foreach (var result in TrainOne(options, seed, ghostBatchSize, train, test))
+                {
+                    onEpoch(result);
+                    AccuracyCsv.Append(Path.Combine(options.OutputDirectory, CsvFile), result);
+                }
             }
         }
 
-        AccuracyChart.Save(Path.Combine(options.OutputDirectory, "accuracy.png"), ChartTitle(options.BatchSize), results);
-        return results;
+        return WriteReport(options.OutputDirectory, options.BatchSize);
     }
 
-    private static IEnumerable<EpochResult> TrainOne(AccuracyOptions options, int ghostBatchSize, FashionMnist train, FashionMnist test)
+    /// <summary>
+    /// Reads every row of <c>accuracy.csv</c> in <paramref name="outputDirectory"/> (this project's and any the
+    /// reference script appended), writes <c>accuracy-summary.md</c> and draws <c>accuracy.png</c>.
+    /// </summary>
+    /// <returns>The summary table.</returns>
+    public static string WriteReport(string outputDirectory, int batchSize)
     {
-        manual_seed(options.Seed);
+        var results = AccuracyCsv.Read(Path.Combine(outputDirectory, CsvFile));
+        var summaries = AccuracySummary.Summarize(results);
+        var table = AccuracySummary.ToMarkdown(summaries);
+        File.WriteAllText(Path.Combine(outputDirectory, "accuracy-summary.md"), table);
+        AccuracyChart.Save(Path.Combine(outputDirectory, "accuracy.png"), $"ResNet-20 on Fashion-MNIST, batch {batchSize}", results, summaries);
+        return table;
+    }
+
+    private static IEnumerable<EpochResult> TrainOne(AccuracyOptions options, int seed, int ghostBatchSize, FashionMnist train, FashionMnist test)
+    {
+        manual_seed(seed);
         using var model = ResNetFactory.Create(ResNetArchitecture.ResNet20, numClasses: 10, inputChannels: 1);
         var peakRate = 0.1 * options.BatchSize / 256;
         using var optimizer = optim.SGD(model.parameters(), peakRate, momentum: 0.9, weight_decay: 5e-4, nesterov: true);
@@ -67,7 +85,7 @@ internal static class AccuracyStudy
         var totalSteps = stepsPerEpoch * options.Epochs;
         var schedule = new WarmupCosineSchedule(peakRate, stepsPerEpoch, totalSteps, cosine: true);
         var step = 0;
-        using var shuffle = new Generator((ulong)options.Seed);
+        using var shuffle = new Generator((ulong)seed);
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var watch = Stopwatch.StartNew();
@@ -90,7 +108,7 @@ internal static class AccuracyStudy
                 lossSum += loss.item<float>() * indices.shape[0];
             }
 
-            yield return new EpochResult(ghostBatchSize, epoch, lossSum / count, Evaluate(model, test), watch.Elapsed);
+            yield return new EpochResult(AccuracyCsv.Ours, seed, ghostBatchSize, epoch, lossSum / count, Evaluate(model, test), watch.Elapsed);
         }
     }
 
@@ -110,28 +128,4 @@ internal static class AccuracyStudy
 
         return (double)correct / count;
     }
-
-    /// <summary>Draws <c>accuracy.png</c> again from the <c>accuracy.csv</c> of an earlier run in <paramref name="outputDirectory"/>.</summary>
-    public static void RedrawChart(string outputDirectory, string title)
-    {
-        var results = File.ReadLines(Path.Combine(outputDirectory, "accuracy.csv")).Skip(1)
-            .Select(line => line.Split(','))
-            .Select(fields => new EpochResult(fields[0] == "none" ? 0 : int.Parse(fields[0], CultureInfo.InvariantCulture),
-                int.Parse(fields[1], CultureInfo.InvariantCulture), double.Parse(fields[2], CultureInfo.InvariantCulture),
-                double.Parse(fields[3], CultureInfo.InvariantCulture),
-                TimeSpan.FromSeconds(double.Parse(fields[4], CultureInfo.InvariantCulture))))
-            .ToList();
-        AccuracyChart.Save(Path.Combine(outputDirectory, "accuracy.png"), title, results);
-    }
-
-    /// <summary>The chart's title.</summary>
-    public static string ChartTitle(int batchSize) => $"ResNet-20 on Fashion-MNIST, batch {batchSize}";
-
-    private static void WriteCsv(string path, IEnumerable<EpochResult> results) => File.WriteAllLines(path,
-        results.Select(r => string.Create(CultureInfo.InvariantCulture,
-                $"{Label(r.GhostBatchSize)},{r.Epoch},{r.TrainLoss:F5},{r.TestAccuracy:F4},{r.Elapsed.TotalSeconds:F1}"))
-            .Prepend("ghost_batch_size,epoch,train_loss,test_accuracy,epoch_seconds"));
-
-    /// <summary>"none" for plain BatchNorm, else the ghost batch size.</summary>
-    public static string Label(int ghostBatchSize) => ghostBatchSize == 0 ? "none" : ghostBatchSize.ToString(CultureInfo.InvariantCulture);
 }

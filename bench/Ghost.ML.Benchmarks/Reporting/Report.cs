@@ -5,6 +5,7 @@ using Ghost.ML.Benchmarks.Data;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Layers;
 using Ghost.ML.Benchmarks.Onnx;
+using Ghost.ML.Benchmarks.Peer;
 using Ghost.ML.Benchmarks.Training;
 using Spectre.Console;
 
@@ -105,6 +106,23 @@ internal static class Report
         table.AddRow("Fit outside the epoch (decode once, set-up), s", result.FitOverhead.TotalSeconds.ToString("F2", CultureInfo.InvariantCulture), "");
         table.AddRow("estimator, TuneNativeAllocator = true (own processes)", Rate(allocator.TunedImagesPerSecond), $"{Ratio(allocator.Speedup)} vs false");
         table.AddRow("estimator, TuneNativeAllocator = false (own processes)", Rate(allocator.DefaultImagesPerSecond), "");
+        AnsiConsole.Write(table);
+    }
+
+    /// <summary>Training images/s of ours against PyTorch's, one row per batch size.</summary>
+    public static void PeerSpeed(EstimatorOptions options, IEnumerable<PeerSpeed> results)
+    {
+        var table = new Table()
+            .Title($"Training images/s, ResNet-20, one shuffled epoch over {options.Images} Fashion-MNIST images 28×28, G = {options.GhostBatchSize} (median of {options.Rounds} epochs)")
+            .AddColumns("batch", "Ghost.ML estimator (ghost)", "bare TorchSharp (ghost)", "bare TorchSharp (BatchNorm)",
+                "PyTorch (BatchNorm)", "PyTorch (Composer chunk loop)", "estimator / Composer", "bare ghost / Composer", "bare BN / PyTorch BN");
+        foreach (var r in results)
+        {
+            table.AddRow(r.BatchSize.ToString(CultureInfo.InvariantCulture), Rate(r.Estimator), Rate(r.BareGhost), Rate(r.BareBatchNorm),
+                Rate(r.PyTorchBatchNorm), Rate(r.PyTorchChunkLoop), Ratio(r.Estimator / r.PyTorchChunkLoop),
+                Ratio(r.BareGhost / r.PyTorchChunkLoop), Ratio(r.BareBatchNorm / r.PyTorchBatchNorm));
+        }
+
         AnsiConsole.Write(table);
     }
 
