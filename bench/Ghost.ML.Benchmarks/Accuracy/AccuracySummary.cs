@@ -22,15 +22,19 @@ internal sealed record ConfigurationSummary(string Implementation, int GhostBatc
 /// <summary>Per configuration: each seed's final accuracy, mean and standard deviation, as a Markdown table.</summary>
 internal static class AccuracySummary
 {
-    /// <summary>Groups <paramref name="results"/> by implementation and ghost batch size; the final epoch is each run's last.</summary>
+    /// <summary>
+    /// Groups <paramref name="results"/> by implementation and ghost batch size. A run counts once it has reached the
+    /// group's last epoch, so a run still in progress does not enter the statistics with an early accuracy.
+    /// </summary>
     public static IReadOnlyList<ConfigurationSummary> Summarize(IEnumerable<EpochResult> results) =>
         results.GroupBy(result => (result.Implementation, result.GhostBatchSize))
             .OrderBy(group => group.Key.Implementation == AccuracyCsv.Ours ? 0 : 1).ThenBy(group => group.Key.Implementation)
             .ThenBy(group => group.Key.GhostBatchSize)
             .Select(group =>
             {
-                var finals = group.GroupBy(result => result.Seed).OrderBy(run => run.Key)
-                    .Select(run => (run.Key, run.MaxBy(result => result.Epoch)!.TestAccuracy)).ToList();
+                var lastEpoch = group.Max(result => result.Epoch);
+                var finals = group.Where(result => result.Epoch == lastEpoch).OrderBy(result => result.Seed)
+                    .Select(result => (result.Seed, result.TestAccuracy)).ToList();
                 var seconds = group.Where(result => result.Elapsed is not null).Select(result => result.Elapsed!.Value.TotalSeconds).ToList();
                 return new ConfigurationSummary(group.Key.Implementation, group.Key.GhostBatchSize, finals,
                     seconds.Count == 0 ? null : seconds.Average());
