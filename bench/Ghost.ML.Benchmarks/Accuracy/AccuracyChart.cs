@@ -31,13 +31,14 @@ internal static class AccuracyChart
                 band.FillColor = color.WithAlpha(0.2);
                 band.LineWidth = 0;
                 var line = plot.Add.Scatter(ours.Select(p => p.Epoch).ToArray(), ours.Select(p => p.Mean).ToArray(), color);
-                line.LegendText = $"Ghost.ML, {AccuracySummary.Normalisation(ghostBatchSize)} (mean of {ours.Max(p => p.Seeds)} seeds, band min–max)";
+                line.LegendText = $"Ghost.ML, {AccuracySummary.Normalisation(ghostBatchSize)} " +
+                    (ours.Max(p => p.Seeds) is var seeds && seeds == 1 ? "(1 seed)" : $"(mean of {seeds} seeds, band min–max)");
             }
 
             foreach (var reference in summaries.Where(s => s.Implementation != AccuracyCsv.Ours && s.GhostBatchSize == ghostBatchSize))
             {
                 var x = lastEpoch + ReferenceOffset * (1 + ghostBatchSizes.IndexOf(ghostBatchSize));
-                var bar = plot.Add.ErrorBar([x], [100 * reference.Mean], [100 * reference.StandardDeviation]);
+                var bar = plot.Add.ErrorBar([x], [100 * reference.Mean], [100 * (reference.StandardDeviation ?? 0)]);
                 bar.Color = color;
                 var marker = plot.Add.Marker(x, 100 * reference.Mean, MarkerShape.OpenSquare, size: 9, color);
                 marker.LegendText = $"{reference.Implementation}, {AccuracySummary.Normalisation(ghostBatchSize)}, " +

@@ -14,8 +14,8 @@ internal sealed record ConfigurationSummary(string Implementation, int GhostBatc
     /// <summary>Mean final accuracy.</summary>
     public double Mean => FinalAccuracies.Average(run => run.Accuracy);
 
-    /// <summary>Sample standard deviation of the final accuracy (n − 1); 0 for a single seed.</summary>
-    public double StandardDeviation => FinalAccuracies.Count < 2 ? 0 : Math.Sqrt(
+    /// <summary>Sample standard deviation of the final accuracy (n − 1); null for a single seed, where it is undefined.</summary>
+    public double? StandardDeviation => FinalAccuracies.Count < 2 ? null : Math.Sqrt(
         FinalAccuracies.Sum(run => Math.Pow(run.Accuracy - Mean, 2)) / (FinalAccuracies.Count - 1));
 }
 
@@ -56,7 +56,7 @@ internal static class AccuracySummary
             var difference = batchNorm is null || summary.GhostBatchSize == 0 ? "" : Points(summary.Mean - batchNorm.Mean, signed: true);
             var seeds = string.Join(", ", summary.FinalAccuracies.Select(run => $"{run.Seed}: {Percent(run.Accuracy)}"));
             text.AppendLine(CultureInfo.InvariantCulture, $"| {summary.Implementation} | {Normalisation(summary.GhostBatchSize)} | {seeds} | " +
-                $"{Percent(summary.Mean)} | {Points(summary.StandardDeviation, signed: false)} | {difference} | " +
+                $"{Percent(summary.Mean)} | {(summary.StandardDeviation is { } deviation ? Points(deviation, signed: false) : "")} | {difference} | " +
                 $"{summary.MeanEpochSeconds?.ToString("F0", CultureInfo.InvariantCulture)} |");
         }
 
