@@ -45,7 +45,7 @@ internal static class AccuracyCsv
         return lines.Skip(1).Where(line => line.Length > 0).Select(line => line.Split(',')).Select(fields => new EpochResult(
             fields[0],
             int.Parse(fields[1], CultureInfo.InvariantCulture),
-            fields[2] == "none" ? 0 : int.Parse(fields[2], CultureInfo.InvariantCulture),
+            ParseLabel(fields[2]),
             int.Parse(fields[3], CultureInfo.InvariantCulture),
             OptionalNumber(fields[4]),
             double.Parse(fields[5], CultureInfo.InvariantCulture),
@@ -54,6 +54,9 @@ internal static class AccuracyCsv
 
     /// <summary>"none" for plain BatchNorm, else the ghost batch size.</summary>
     public static string Label(int ghostBatchSize) => ghostBatchSize == 0 ? "none" : ghostBatchSize.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The ghost batch size a <see cref="Label"/> names (0 for "none"); the reference script's CSV uses the same.</summary>
+    public static int ParseLabel(string label) => label == "none" ? 0 : int.Parse(label, CultureInfo.InvariantCulture);
 
     private static double? OptionalNumber(string field) =>
         field.Length == 0 ? null : double.Parse(field, CultureInfo.InvariantCulture);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Ghost.ML.Benchmarks.Accuracy;
 using Ghost.ML.Benchmarks.Estimators;
 using Ghost.ML.Benchmarks.Measurement;
 
@@ -76,7 +77,7 @@ internal static class PeerSpeedComparison
 
         return output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(line => line.Split(','))
-            .ToDictionary(fields => fields[2] == "none" ? 0 : int.Parse(fields[2], CultureInfo.InvariantCulture),
+            .ToDictionary(fields => AccuracyCsv.ParseLabel(fields[2]),
                 fields => double.Parse(fields[3], CultureInfo.InvariantCulture));
     }
 
